@@ -225,7 +225,8 @@ def _linear(m) -> nn.Module:
 def _batchnorm(m) -> nn.Module:
     n = int(m.running_mean.shape[0]) if m.running_mean is not None else int(m.weight.shape[0])
     affine = getattr(m, "weight", None) is not None
-    bn = nn.BatchNorm1d(n, eps=float(m.eps), momentum=float(m.momentum or 0.1), affine=affine)
+    # Traced modules drop constants; defaults are safe because the twin is verified afterwards.
+    bn = nn.BatchNorm1d(n, eps=float(getattr(m, "eps", 1e-5)), momentum=float(getattr(m, "momentum", 0.1) or 0.1), affine=affine)
     with torch.no_grad():
         if affine:
             bn.weight.copy_(m.weight)
@@ -240,16 +241,16 @@ _BUILDERS = {
     "Linear": _linear,
     "BatchNorm1d": _batchnorm,
     "ReLU": lambda m: nn.ReLU(),
-    "LeakyReLU": lambda m: nn.LeakyReLU(float(m.negative_slope)),
-    "ELU": lambda m: nn.ELU(float(m.alpha)),
+    "LeakyReLU": lambda m: nn.LeakyReLU(float(getattr(m, "negative_slope", 0.01))),
+    "ELU": lambda m: nn.ELU(float(getattr(m, "alpha", 1.0))),
     "Tanh": lambda m: nn.Tanh(),
     "Sigmoid": lambda m: nn.Sigmoid(),
     "GELU": lambda m: nn.GELU(approximate=str(getattr(m, "approximate", "none"))),
     "SiLU": lambda m: nn.SiLU(),
-    "Softplus": lambda m: nn.Softplus(float(m.beta), float(m.threshold)),
-    "Dropout": lambda m: nn.Dropout(float(m.p)),
+    "Softplus": lambda m: nn.Softplus(float(getattr(m, "beta", 1.0)), float(getattr(m, "threshold", 20.0))),
+    "Dropout": lambda m: nn.Dropout(float(getattr(m, "p", 0.5))),
     "Identity": lambda m: nn.Identity(),
-    "Softmax": lambda m: nn.Softmax(dim=int(m.dim) if m.dim is not None else -1),
+    "Softmax": lambda m: nn.Softmax(dim=int(getattr(m, "dim", -1) if getattr(m, "dim", None) is not None else -1)),
 }
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 
@@ -268,7 +269,10 @@ def rebuild_eager(scripted: nn.Module, n_inputs: int, seed: int = 0) -> tuple[nn
             continue
         if kind not in _BUILDERS:
             return None, f"layer '{name}' ({kind}) is not one RiskPrune can rebuild"
-        leaves.append(_BUILDERS[kind](m))
+        try:
+            leaves.append(_BUILDERS[kind](m))
+        except (AttributeError, RuntimeError, TypeError) as exc:
+            return None, f"layer '{name}' ({kind}) could not be read ({exc})"
     if not leaves:
         return None, "the model has no layers RiskPrune can rebuild"
     eager = nn.Sequential(*leaves).eval()

@@ -1,0 +1,123 @@
+"""Fast exact DeepSHAP vs shap.DeepExplainer: same model, same rows, same background, one run.
+
+Two cases, 500 explained rows × 100 background rows each (seeded samples, ``draw_sample``):
+  * the sample model (German Credit MLP: 61 inputs → 64 (BatchNorm) → 32 → 1 logit), or a
+    synthetic stand-in of that shape when the sample has not been trained yet;
+  * a ~100k-parameter MLP (100 → 256 (BatchNorm) → 256 → 64 → 1) on 30,000 synthetic rows.
+The fast path is timed cold (first call in the process) and warm (median of repeated calls, what
+the Explain page pays on every slider move); shap once (it is deterministic and slow).
+Ends with ``RESULT speedup=<warm speedup on the sample> max_rel_diff=<max over both cases of
+max |φ_fast − φ_shap| / max |φ_shap|>``.
+
+Run:  .venv/bin/python benchmarks/bench_shap.py
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.explain import draw_sample, explain_sample  # noqa: E402
+
+SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
+SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"
+N_ROWS, N_BACKGROUND, SEED, WARM_REPEATS = 500, 100, 0, 15
+
+
+def sample_case():
+    """(name, eager model, X, kind, feature names) for the sample model or its stand-in."""
+    if SAMPLE_MODEL.exists():
+        from core.data import prepare_dataset, read_table
+        from core.model import load_model, resolve_output
+
+        loaded = load_model(SAMPLE_MODEL.read_bytes())
+        frame = read_table(SAMPLE_DATA.read_bytes(), SAMPLE_DATA.name).frame
+        data = prepare_dataset(frame, "creditability", "bad", schema=loaded.schema)
+        kind = resolve_output(loaded, data.X).kind
+        return "sample model (German Credit MLP)", loaded.eager, data.X, kind, data.input_names
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(61, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.2),
+        nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 1),
+    ).eval()
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 61)).astype(np.float32)
+    X[:, 7:] = (rng.random((1000, 54)) < 0.3).astype(np.float32)
+    return "synthetic stand-in of the sample model (sample not trained yet)", model, X, "logit", None
+
+
+def large_case():
+    torch.manual_seed(1)
+    model = nn.Sequential(
+        nn.Linear(100, 256), nn.BatchNorm1d(256), nn.ReLU(),
+        nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, 1),
+    )
+    with torch.no_grad():
+        model[1].running_mean.uniform_(-0.3, 0.3)
+        model[1].running_var.uniform_(0.5, 2.0)
+    model.eval()
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30_000, 100)).astype(np.float32)
+    n_params = sum(p.numel() for p in model.parameters())
+    return f"{n_params:,}-parameter MLP, 30,000 synthetic rows", model, X, "logit", None
+
+
+def shap_deep(model: nn.Module, X: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, float]:
+    import shap
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        explainer = shap.DeepExplainer(model, torch.from_numpy(background))
+        values = explainer.shap_values(torch.from_numpy(X), check_additivity=True)
+        elapsed = time.perf_counter() - start
+    return np.asarray(values, dtype=np.float64).reshape(X.shape), elapsed
+
+
+def run(case) -> dict:
+    name, model, X, kind, names = case
+    sample = draw_sample(len(X), N_ROWS, N_BACKGROUND, seed=SEED)
+    start = time.perf_counter()
+    att = explain_sample(model, X, kind, sample, feature_names=names)
+    cold = time.perf_counter() - start
+    warm_times = []
+    for _ in range(WARM_REPEATS):
+        start = time.perf_counter()
+        explain_sample(model, X, kind, sample, feature_names=names)
+        warm_times.append(time.perf_counter() - start)
+    warm = statistics.median(warm_times)
+    f64 = []
+    for _ in range(5):
+        start = time.perf_counter()
+        explain_sample(model, X, kind, sample, feature_names=names, precision="float64")
+        f64.append(time.perf_counter() - start)
+    ref, t_shap = shap_deep(model, X[sample.rows], X[sample.background])
+    rel = float(np.abs(att.values - ref).max() / np.abs(ref).max())
+    print(f"\n{name}: {len(sample.rows)} rows × {len(sample.background)} background, explainer {att.explainer}")
+    print(f"  shap.DeepExplainer          {t_shap * 1000:9.1f} ms")
+    print(f"  fast path, first call       {cold * 1000:9.1f} ms   speedup {t_shap / cold:7.1f}×")
+    print(f"  fast path, warm (median {WARM_REPEATS}) {warm * 1000:9.1f} ms   speedup {t_shap / warm:7.1f}×"
+          f"   (min {min(warm_times) * 1000:.1f}, max {max(warm_times) * 1000:.1f})")
+    print(f"  fast path, float64 (median) {statistics.median(f64) * 1000:9.1f} ms")
+    print(f"  max |φ_fast − φ_shap| / max |φ_shap| = {rel:.2e};  additivity gap {att.additivity_gap:.1e}")
+    return {"speedup": t_shap / warm, "rel": rel}
+
+
+def main() -> None:
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    sample = run(sample_case())
+    large = run(large_case())
+    print(f"\nRESULT speedup={sample['speedup']:.1f} max_rel_diff={max(sample['rel'], large['rel']):.2e}")
+
+
+if __name__ == "__main__":
+    main()
