@@ -42,6 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .layers import SelectInputs
+
 NEAR_ZERO = 1e-6  # shap's threshold on |Δin| below which the gradient replaces Δout/Δin
 # Memory bound for the (rows × background × width) pair tensors of one chunk. Small chunks are
 # also the fastest: 8 MiB ran 500 × 100 pairs on the sample model in ~16 ms against ~45 ms for a
@@ -168,6 +170,13 @@ def build_chain(module: nn.Module, kind: str) -> Chain:
             bs = None if layer.bias is None else layer.bias.detach()
             steps.append((False, lambda h, rm=rm, rv=rv, wt=wt, bs=bs, eps=layer.eps: F.batch_norm(h, rm, rv, wt, bs, False, 0.0, eps)))
             jac = torch.diag(scale) if jac is None else scale[:, None] * jac
+        elif isinstance(layer, SelectInputs):
+            if n_inputs is not None:
+                raise UnsupportedNetwork(f"layer {i} selects inputs after the first layer")
+            n_inputs = layer.n_inputs
+            steps.append((False, lambda h, idx=layer.index: h.index_select(1, idx)))
+            sel = layer.selection_matrix()
+            jac = sel if jac is None else sel @ jac
         elif isinstance(layer, _PASSTHROUGH):
             continue
         elif isinstance(layer, RESCALE_ACTIVATIONS):

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .errors import ModelError
+from .layers import SelectInputs
 from .schema import SCHEMA_FILE, FeatureSchema
 
 MAX_MODEL_BYTES = 100 * 1024 * 1024
@@ -250,6 +251,7 @@ _BUILDERS = {
     "Softplus": lambda m: nn.Softplus(float(getattr(m, "beta", 1.0)), float(getattr(m, "threshold", 20.0))),
     "Dropout": lambda m: nn.Dropout(float(getattr(m, "p", 0.5))),
     "Identity": lambda m: nn.Identity(),
+    "SelectInputs": lambda m: SelectInputs(m.index, int(m.n_inputs)),
     "Softmax": lambda m: nn.Softmax(dim=int(getattr(m, "dim", -1) if getattr(m, "dim", None) is not None else -1)),
 }
 _CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}

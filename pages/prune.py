@@ -1,0 +1,178 @@
+"""Prune: what the current setting removes, layer by layer, and what it costs in size and risk."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.errors import RiskPruneError
+from core.finetune import FineTuneSpec
+from core.prune import COMPACTED, NEURON_L1, NEURON_L2, linear_weights, prunable_layers
+from core.sweep import layer_sensitivity, make_context
+from ui.compute import comparison, current_pruned, fine_tuned_for, pruned_base, run_fine_tuning
+from ui.controls import current_spec
+from ui.state import workspace_or_stop
+from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
+from ui.widgets import chart, download_csv, fmt_bytes, show_error
+
+MAX_HEATMAP_CELLS = 256  # per side; larger layers are shown as the share kept per block
+
+st.title("Prune")
+ws = workspace_or_stop()
+spec = current_spec()
+try:
+    base = pruned_base(ws, spec)
+    cur = current_pruned(ws)
+    cmp = comparison(ws, cur)
+except RiskPruneError as err:
+    show_error(err, "This pruning setting cannot be applied: ")
+    st.stop()
+res = cur.result
+
+badge = st.success if res.state == COMPACTED else st.info
+badge(f"**{cur.state_badge}.** {res.state_note}.")
+st.caption(f"Shown model: {cur.description}. Decisions: cutoff {cmp.cutoff.cutoff:.3f} ({cmp.cutoff.how}).")
+
+o, p = res.original_size, res.size
+
+
+def pct(new: float, old: float) -> str:
+    return f"{(new - old) / old:+.1%}" if old else "n/a"
+
+
+k = st.columns(7)
+k[0].metric("Sparsity", f"{res.sparsity:.0%}", help="Share of the original Linear weights that are zero or removed.")
+k[1].metric("Parameters", f"{p.parameters:,}", f"{pct(p.parameters, o.parameters)} vs {o.parameters:,}", delta_color="off",
+            help="Stored parameters; only compaction lowers this.")
+k[2].metric("Non-zeros", f"{p.nonzeros:,}", f"{pct(p.nonzeros, o.nonzeros)} vs {o.nonzeros:,}", delta_color="off")
+k[3].metric("File size", fmt_bytes(p.file_bytes), f"{pct(p.file_bytes, o.file_bytes)} vs {fmt_bytes(o.file_bytes)}", delta_color="off",
+            help="Bytes of the TorchScript file RiskPrune exports (schema included), measured by saving it.")
+k[4].metric("AUC", f"{cmp.pruned.auc:.4f}", f"{cmp.delta('auc'):+.4f} vs {cmp.original.auc:.4f}")
+k[5].metric("KS", f"{cmp.pruned.ks:.4f}", f"{cmp.delta('ks'):+.4f} vs {cmp.original.ks:.4f}")
+k[6].metric("Decision flips", f"{cmp.flips.count:,}", f"{cmp.flips.share:.1%} of {cmp.flips.n:,}", delta_color="off")
+
+layers = res.layer_frame()
+fig = go.Figure()
+fig.add_bar(x=layers["layer"], y=layers["sparsity"], marker_color=PRUNED, name="pruned",
+            text=[f"{s:.0%}" for s in layers["sparsity"]], textposition="outside",
+            customdata=np.stack([layers["nonzero_weights"], layers["total_weights"], layers["neurons_kept"], layers["neurons_total"]], axis=1),
+            hovertemplate="layer %{x}: %{y:.1%} removed<br>%{customdata[0]:,} of %{customdata[1]:,} weights left"
+                          "<br>%{customdata[2]} of %{customdata[3]} neurons active<extra></extra>")
+fig.add_hline(y=res.sparsity, line_dash="dot", line_color=NEUTRAL, annotation_text=f"whole model {res.sparsity:.0%}")
+fig.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1.08], xaxis_title="Linear layer", yaxis_title="weights removed", xaxis_type="category")
+chart(fig, layers, "Layer sparsity",
+      "Each bar is the share of a layer's weights that this setting removes; the original model has none removed.",
+      key="layer_sparsity")
+
+st.subheader("Mask of one layer")
+names = list(layers["layer"])
+layer_name = st.selectbox("Layer", names, key="mask_layer")
+w = linear_weights(base.result.masked_module)[names.index(layer_name)]
+kept = (w != 0).astype(float)
+rows, cols = kept.shape
+br, bc = int(np.ceil(rows / MAX_HEATMAP_CELLS)), int(np.ceil(cols / MAX_HEATMAP_CELLS))
+if br > 1 or bc > 1:
+    pad = np.full((int(np.ceil(rows / br)) * br, int(np.ceil(cols / bc)) * bc), np.nan)
+    pad[:rows, :cols] = kept
+    kept_view = np.nanmean(pad.reshape(pad.shape[0] // br, br, pad.shape[1] // bc, bc), axis=(1, 3))
+    note = f" Shown in blocks of {br}×{bc} weights (colour = share kept)."
+else:
+    kept_view, note = kept, ""
+heat = go.Figure(go.Heatmap(z=kept_view, zmin=0, zmax=1, colorscale=[[0, "#f2f2f2"], [1, ORIGINAL]],
+                            colorbar=dict(title="kept", tickvals=[0, 1], ticktext=["removed", "kept"]),
+                            hovertemplate="output %{y}, input %{x}: %{z:.0%} kept<extra></extra>"))
+heat.update_layout(xaxis_title="input unit", yaxis_title="output unit (neuron)", yaxis_autorange="reversed")
+mask_df = pd.DataFrame({"output_unit": np.repeat(np.arange(rows), cols), "input_unit": np.tile(np.arange(cols), rows),
+                        "weight": w.reshape(-1), "kept": kept.reshape(-1).astype(bool)})
+chart(heat, mask_df, f"Mask of layer {layer_name}",
+      "Dark cells are weights the pruned model keeps, light cells were removed; a fully light row is a removed neuron." + note,
+      key="mask_heatmap", height=min(700, 220 + 6 * kept_view.shape[0]))
+
+st.subheader("Size, original vs pruned")
+size = res.size_frame()
+size["label"] = size["quantity"].map({"parameters": "stored parameters", "nonzeros": "non-zero parameters",
+                                      "dense_bytes": "tensor bytes", "file_bytes": "exported file bytes",
+                                      "multiply_adds": "multiply-adds per applicant (Linear layers)"})
+st.dataframe(size[["label", "original", "pruned", "change"]], hide_index=True)
+download_csv(size, "model_size.csv", key="csv_size")
+
+with st.expander("Per-layer settings", expanded=bool(spec.overrides)):
+    st.caption("Give a layer its own pruning ratio (leave at the global value to follow the sidebar). "
+               "Output units are never removed by neuron methods.")
+    overrides = dict(st.session_state.get("overrides") or {})
+    cols_ = st.columns(min(4, len(prunable_layers(ws.model))))
+    for i, l in enumerate(prunable_layers(ws.model)):
+        disabled = spec.method in (NEURON_L1, NEURON_L2) and l.is_output or spec.method == "input_features"
+        val = cols_[i % len(cols_)].number_input(
+            f"Layer {l.name} ({l.in_features}→{l.out_features})", 0.0, 0.95,
+            value=float(overrides.get(l.name, spec.ratio)), step=0.05, key=f"override_{l.name}", disabled=disabled,
+        )
+        if not disabled and abs(val - spec.ratio) > 1e-9:
+            overrides[l.name] = float(val)
+        else:
+            overrides.pop(l.name, None)
+    if overrides != (st.session_state.get("overrides") or {}):
+        st.session_state["overrides"] = overrides
+        st.rerun()
+    if overrides and st.button("Clear per-layer settings", key="clear_overrides"):
+        st.session_state["overrides"] = {}
+        for l in prunable_layers(ws.model):
+            st.session_state.pop(f"override_{l.name}", None)
+        st.rerun()
+
+st.subheader("Recovery fine-tuning")
+if not ws.can_fine_tune:
+    st.info("Fine-tuning needs training rows kept apart from the evaluation rows. Choose "
+            "'Held-out test split' on the Data & model page to enable it.")
+else:
+    tuned = fine_tuned_for(ws, spec)
+    c1, c2, c3 = st.columns([1, 1, 2])
+    epochs = c1.number_input("Epochs", 1, 200, 10, key="ft_epochs")
+    lr = c2.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=1e-3, key="ft_lr")
+    c3.caption(f"Trains the pruned model on the {len(ws.train_idx)} training rows with the masks held fixed "
+               "(removed weights stay exactly zero); evaluation rows are never used for training.")
+    if st.button("Fine-tune this setting", key="ft_run", type="primary"):
+        bar = st.progress(0.0, text="Fine-tuning…")
+        try:
+            run_fine_tuning(ws, spec, FineTuneSpec(int(epochs), float(lr), 64, int(spec.seed)),
+                            lambda e, n, loss: bar.progress(e / n, text=f"Epoch {e}/{n}, training loss {loss:.4f}"))
+        except RiskPruneError as err:
+            show_error(err, "Fine-tuning failed: ")
+        else:
+            st.session_state["use_fine_tuned"] = True
+            st.rerun()
+    if tuned is not None:
+        st.toggle("Show the fine-tuned model on every page", key="use_fine_tuned", value=st.session_state.get("use_fine_tuned", True))
+        info = tuned.result.fine_tuned
+        hist = pd.DataFrame({"epoch": np.arange(1, len(info["loss_history"]) + 1), "training_loss": info["loss_history"]})
+        lf = go.Figure(go.Scatter(x=hist["epoch"], y=hist["training_loss"], mode="lines+markers", line_color=PRUNED))
+        lf.update_layout(xaxis_title="epoch", yaxis_title="training log-loss")
+        chart(lf, hist, "Fine-tuning loss",
+              f"Training loss per epoch ({info['epochs']} epochs, learning rate {info['learning_rate']}, seed {info['seed']}, "
+              f"{info['seconds']:.1f} s); it should fall as the pruned model re-learns.", key="ft_loss", height=300)
+    else:
+        st.caption("The shown model is not fine-tuned.")
+
+st.subheader("Per-layer sensitivity")
+st.caption("Prunes one layer at a time (others intact) and measures the AUC drop: layers that tolerate heavy "
+           "pruning are where size is cheap to cut.")
+sens_key = (ws.key, spec.method if spec.method != "input_features" else "magnitude_layer", spec.seed)
+if st.button("Measure layer sensitivity", key="sens_run"):
+    ctx = make_context(ws.model, ws.X_eval, ws.y_eval, ws.output.kind)
+    with st.spinner("Pruning each layer alone…"):
+        try:
+            st.session_state["sensitivity"] = (sens_key, layer_sensitivity(ws.model, ctx, sens_key[1], seed=spec.seed))
+        except RiskPruneError as err:
+            show_error(err)
+stored = st.session_state.get("sensitivity")
+if stored and stored[0] == sens_key:
+    sens = stored[1]
+    sf = go.Figure()
+    for i, (name, g) in enumerate(sens.groupby("layer", sort=False)):
+        sf.add_scatter(x=g["ratio"], y=g["auc_drop"], mode="lines+markers", name=f"layer {name}",
+                       line_color=METHOD_COLOURS[i % len(METHOD_COLOURS)])
+    sf.add_hline(y=0, line_color=NEUTRAL)
+    sf.update_layout(xaxis_tickformat=".0%", xaxis_title="share of this layer pruned", yaxis_title="AUC drop (original − pruned)")
+    chart(sf, sens, "AUC drop when one layer is pruned",
+          "Higher lines mean the model loses more ranking power when only that layer is pruned.", key="sensitivity", height=360)

@@ -1,0 +1,111 @@
+"""Cached computations for the pages: keyed by content hash + spec, bounded, never shared mutably.
+
+Every cache key starts with the workspace key (model file hash + data fingerprint + binding
+choices), so two sessions with different uploads can never receive each other's results; two
+sessions with identical inputs share results safely because results are immutable.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import streamlit as st
+
+from core.analysis import PrunedModel, attributions_for, compare_workspace, prune_workspace, sample_for, scored
+from core.explain import Attributions, ExplainSample
+from core.finetune import FineTuneSpec, fine_tune
+from core.metrics import Comparison
+from core.prune import PruneSpec
+from core.sweep import SweepResult, make_context, sweep
+from core.analysis import reference_inputs
+from core.workspace import Workspace
+
+from .controls import current_spec, cutoff_args
+
+PRUNE_ENTRIES = 64
+SHAP_ENTRIES = 32
+FINE_TUNED_PER_SESSION = 8
+
+
+@st.cache_resource(max_entries=PRUNE_ENTRIES, show_spinner=False)
+def _pruned(ws_key: str, spec_key: str, _ws: Workspace, _spec: PruneSpec) -> PrunedModel:
+    return prune_workspace(_ws, _spec)
+
+
+@st.cache_resource(max_entries=PRUNE_ENTRIES, show_spinner=False)
+def _comparison(ws_key: str, pruned_key: str, cutoff_key: str, bootstrap: int, seed: int,
+                _ws: Workspace, _pruned: PrunedModel, _cutoff: dict) -> Comparison:
+    return compare_workspace(_ws, _pruned, bootstrap=bootstrap, seed=seed, **_cutoff)
+
+
+@st.cache_resource(max_entries=SHAP_ENTRIES, show_spinner=False)
+def _attributions(ws_key: str, model_key: str, sample_key: str, _ws: Workspace, _pruned: PrunedModel | None,
+                  _sample: ExplainSample) -> Attributions:
+    return attributions_for(_ws, _pruned, _sample)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _sweep(ws_key: str, seed: int, cutoff_key: str, _ws: Workspace, _cutoff: dict, _progress) -> SweepResult:
+    ctx = make_context(_ws.model, _ws.X_eval, _ws.y_eval, _ws.output.kind, cutoff=_cutoff_value(_ws, _cutoff))
+    return sweep(_ws.model, ctx, seed=seed, X_reference=reference_inputs(_ws), groups=_ws.data.groups, progress=_progress)
+
+
+def _cutoff_value(ws: Workspace, cutoff: dict) -> float | None:
+    from core.metrics import resolve_cutoff
+
+    return resolve_cutoff(ws.original_scores, ws.y_eval, **cutoff).cutoff
+
+
+def _fine_tuned_store() -> OrderedDict:
+    return st.session_state.setdefault("fine_tuned_models", OrderedDict())
+
+
+def pruned_base(ws: Workspace, spec: PruneSpec | None = None) -> PrunedModel:
+    spec = spec or current_spec()
+    return _pruned(ws.key, spec.key, ws, spec)
+
+
+def fine_tuned_for(ws: Workspace, spec: PruneSpec) -> PrunedModel | None:
+    return _fine_tuned_store().get((ws.key, spec.key))
+
+
+def current_pruned(ws: Workspace) -> PrunedModel:
+    """The pruned model every page shows: fine-tuned when the user fine-tuned this exact setting."""
+    spec = current_spec()
+    ft = fine_tuned_for(ws, spec)
+    if ft is not None and st.session_state.get("use_fine_tuned", True):
+        return ft
+    return pruned_base(ws, spec)
+
+
+def run_fine_tuning(ws: Workspace, spec: PruneSpec, ft_spec: FineTuneSpec, progress) -> PrunedModel:
+    """Explicit user action only; the result stays with this session (bounded) until the inputs change."""
+    base = pruned_base(ws, spec)
+    result = fine_tune(base.result, ws.X_train, ws.y_train, ws.output.kind, ft_spec, progress=progress)
+    tuned = scored(ws, result)
+    store = _fine_tuned_store()
+    store[(ws.key, spec.key)] = tuned
+    while len(store) > FINE_TUNED_PER_SESSION:
+        store.popitem(last=False)
+    return tuned
+
+
+def comparison(ws: Workspace, pruned: PrunedModel, bootstrap: int = 0) -> Comparison:
+    cut = cutoff_args()
+    seed = int(st.session_state.get("seed", 0))
+    return _comparison(ws.key, pruned.key, repr(sorted(cut.items())), bootstrap, seed, ws, pruned, cut)
+
+
+def explain_sample(ws: Workspace, n_rows: int = 500, n_background: int = 100, seed: int = 0) -> ExplainSample:
+    return sample_for(ws, n_rows, n_background, seed)
+
+
+def attributions(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSample) -> Attributions:
+    sample_key = f"{sample.seed}|{len(sample.rows)}|{len(sample.background)}|{sample.n_available}"
+    model_key = "original" if pruned is None else pruned.key
+    return _attributions(ws.key, model_key, sample_key, ws, pruned, sample)
+
+
+def sweep_result(ws: Workspace, progress=None) -> SweepResult:
+    cut = cutoff_args()
+    seed = int(st.session_state.get("seed", 0))
+    return _sweep(ws.key, seed, repr(sorted(cut.items())), ws, cut, progress)

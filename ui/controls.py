@@ -1,0 +1,65 @@
+"""The sidebar every page shares: pruning method, ratio, seed and how decisions are made.
+
+These widgets are drawn by app.py on every run, so their values survive page switches (widgets
+drawn only by one page lose their state when the user navigates away).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.metrics import DEFAULT_LGD
+from core.prune import METHOD_LABELS, METHODS, PruneSpec
+
+CUTOFF_DEFAULT, CUTOFF_APPROVAL, CUTOFF_VALUE = "default", "approval", "cutoff"
+CUTOFF_MODES = {
+    CUTOFF_DEFAULT: "Decline as many as are bad (default)",
+    CUTOFF_APPROVAL: "Target approval rate",
+    CUTOFF_VALUE: "Fixed P(bad) cutoff",
+}
+
+
+def sidebar_controls() -> None:
+    sb = st.sidebar
+    sb.header("Pruning")
+    sb.selectbox("Method", METHODS, format_func=METHOD_LABELS.get, key="method")
+    sb.slider(
+        "Pruning ratio", 0.0, 0.95, value=st.session_state.get("ratio", 0.5), step=0.05, key="ratio",
+        help="Share to remove: weights for unstructured methods, hidden neurons per layer for "
+        "neuron methods, input variables for the input method.",
+    )
+    sb.number_input("Seed", 0, 1_000_000, value=st.session_state.get("seed", 0), step=1, key="seed",
+                    help="Seeds every random choice (random pruning, fine-tuning, SHAP samples, bootstrap).")
+    overrides = st.session_state.get("overrides") or {}
+    if overrides:
+        sb.caption("Per-layer settings (Prune page): " + ", ".join(f"{k} → {v:.0%}" for k, v in overrides.items()))
+    sb.header("Decisions")
+    mode = sb.radio("Cutoff", list(CUTOFF_MODES), format_func=CUTOFF_MODES.get, key="cutoff_mode")
+    if mode == CUTOFF_APPROVAL:
+        sb.slider("Approve this share of applicants", 0.05, 0.95, value=st.session_state.get("approval_rate", 0.70),
+                  step=0.01, key="approval_rate")
+    elif mode == CUTOFF_VALUE:
+        sb.number_input("Decline when P(bad) ≥", 0.001, 0.999, value=st.session_state.get("cutoff_value", 0.30),
+                        step=0.01, format="%.3f", key="cutoff_value")
+
+
+def current_spec() -> PruneSpec:
+    return PruneSpec.make(
+        st.session_state.get("method", METHODS[0]),
+        round(float(st.session_state.get("ratio", 0.5)), 4),
+        st.session_state.get("overrides") or {},
+        int(st.session_state.get("seed", 0)),
+    )
+
+
+def cutoff_args() -> dict:
+    """Keyword arguments for core.metrics.compare from the sidebar's decision settings."""
+    mode = st.session_state.get("cutoff_mode", CUTOFF_DEFAULT)
+    if mode == CUTOFF_APPROVAL:
+        return {"approval_rate": float(st.session_state.get("approval_rate", 0.70))}
+    if mode == CUTOFF_VALUE:
+        return {"cutoff": float(st.session_state.get("cutoff_value", 0.30))}
+    return {}
+
+
+def lgd() -> float:
+    return float(st.session_state.get("lgd", DEFAULT_LGD))
