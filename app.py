@@ -17,8 +17,8 @@ PAGES = [
     st.Page("pages/tradeoffs.py", title="Trade-offs", icon="📈"),
     st.Page("pages/explain.py", title="Explain", icon="🔍"),
     st.Page("pages/decisions.py", title="Decision impact", icon="⚖️"),
-    st.Page("pages/governance.py", title="Governance", icon="🏛️"),
-    st.Page("pages/report.py", title="Report & export", icon="📄"),
+    # GOV st.Page("pages/governance.py", title="Governance", icon="🏛️"),
+    # REP st.Page("pages/report.py", title="Report & export", icon="📄"),
 ]
 page = st.navigation(PAGES)
 sidebar_controls()

@@ -29,12 +29,48 @@ _EPS = np.finfo(np.float64).eps
 # --------------------------------------------------------------------------- input checks
 
 
+_CONVERSION_ERRORS = (TypeError, ValueError, OverflowError)
+
+
+def _as_numbers(values: Any, what: str, hint: str) -> np.ndarray:
+    """Any array-like (list, array, Series) as a flat float64 array, or a MetricError.
+
+    Ragged lists, text, dicts, complex numbers and dates are refused here rather than crashing
+    (or being silently reinterpreted) deep inside numpy.
+    """
+    if isinstance(values, (dict, set, str, bytes)):
+        raise MetricError(f"The {what} are not a list of numbers.", hint)
+    try:
+        raw = np.asarray(values)
+        if raw.dtype.kind in "cmMSUV":  # complex, timedelta, datetime, text, raw bytes
+            raise TypeError(f"dtype {raw.dtype}")
+        return np.asarray(raw, dtype=np.float64).reshape(-1)
+    except _CONVERSION_ERRORS as exc:
+        raise MetricError(f"The {what} are not numbers.", hint) from exc
+
+
+def _as_number(value: Any, what: str, hint: str) -> float:
+    """One setting as a float, or a SpecError naming it (never a bare TypeError/ValueError)."""
+    if isinstance(value, (str, bytes)):
+        raise SpecError(f"The {what} {value!r} is not a number between 0 and 1.", hint)
+    try:
+        return float(value)
+    except _CONVERSION_ERRORS as exc:
+        raise SpecError(f"The {what} {value!r} is not a number between 0 and 1.", hint) from exc
+
+
+def _as_count(value: Any, what: str, hint: str) -> int:
+    """A whole-number setting (bins, resamples, seed) or a SpecError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer, float, np.floating)):
+        raise SpecError(f"The {what} must be a whole number (got {value!r}).", hint)
+    if not np.isfinite(value) or float(value) != int(value):
+        raise SpecError(f"The {what} must be a whole number (got {value!r}).", hint)
+    return int(value)
+
+
 def as_scores(scores: Any, what: str = "scores") -> np.ndarray:
     """P(bad) as a 1-D float64 array in [0, 1]; refuses NaN/inf with a count."""
-    try:
-        s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise MetricError(f"The {what} are not numbers.", "Pass probabilities of default between 0 and 1.") from exc
+    s = _as_numbers(scores, what, "Pass probabilities of default between 0 and 1.")
     bad = ~np.isfinite(s)
     if bad.any():
         raise MetricError(
@@ -52,14 +88,15 @@ def as_scores(scores: Any, what: str = "scores") -> np.ndarray:
 
 def as_labels(labels: Any, n: int | None = None) -> np.ndarray:
     """Labels as a 1-D int array of 0 (good) and 1 (bad), length-checked against the scores."""
-    raw = np.asarray(labels).reshape(-1)
+    hint = "Encode the outcome as 1 = bad, 0 = good."
+    try:
+        raw = np.asarray(labels).reshape(-1)
+    except _CONVERSION_ERRORS as exc:
+        raise MetricError("The labels are not a flat list of outcomes.", hint) from exc
     if raw.dtype == bool:
         y = raw.astype(np.int64)
     else:
-        try:
-            yf = raw.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise MetricError("The labels are not numbers.", "Encode the outcome as 1 = bad, 0 = good.") from exc
+        yf = _as_numbers(raw, "labels", hint)
         if not np.isfinite(yf).all() or not np.isin(yf, (0.0, 1.0)).all():
             raise MetricError("The labels must be 0 (good) or 1 (bad).", "Encode the outcome as 1 = bad, 0 = good.")
         y = yf.astype(np.int64)
@@ -86,7 +123,8 @@ def _both_classes(y: np.ndarray) -> tuple[int, int]:
 
 
 def check_cutoff(cutoff: float) -> float:
-    c = float(cutoff)
+    """A cutoff strictly inside (0, 1): at 0 everyone is declined, at 1 everyone is approved."""
+    c = _as_number(cutoff, "cutoff", "A cutoff is a probability of default strictly between 0 and 1, e.g. 0.30.")
     if not np.isfinite(c) or not (0.0 < c < 1.0):
         raise SpecError(
             f"The cutoff {cutoff} is outside (0, 1).",
@@ -96,7 +134,7 @@ def check_cutoff(cutoff: float) -> float:
 
 
 def check_rate(rate: float, what: str = "target approval rate") -> float:
-    r = float(rate)
+    r = _as_number(rate, what, "Use a share strictly between 0 and 1, e.g. 0.70.")
     if not np.isfinite(r) or not (0.0 < r < 1.0):
         raise SpecError(f"The {what} {rate} is outside (0, 1).", "Use a share strictly between 0 and 1, e.g. 0.70.")
     return r
@@ -162,20 +200,22 @@ def cutoff_for_approval(scores: Any, approval_rate: float) -> float:
     """The cutoff at which these scores approve (as nearly as ties allow) the given share.
 
     The cutoff sits halfway between the last approved and the first declined score, so a tiny
-    change in a score does not flip the boundary applicant.
+    change in a score does not flip the boundary applicant. Ties at the boundary are decided
+    together (all declined), and since a cutoff lies strictly inside (0, 1), applicants scored
+    P(bad) = 1 are always declined and P(bad) = 0 always approved, whatever the target.
     """
     s = np.sort(as_scores(scores))
     r = check_rate(approval_rate)
     if len(s) == 0:
         raise MetricError("There are no scores to set a cutoff on.", "Score some applicants first.")
     k = int(round(r * len(s)))
-    if k <= 0:
-        c = s[0] / 2.0
-    elif k >= len(s):
-        c = (s[-1] + 1.0) / 2.0
-    else:
-        c = (s[k - 1] + s[k]) / 2.0
-    return float(min(max(c, 1e-9), 1 - 1e-9))
+    lo = 0.0 if k <= 0 else s[k - 1]  # last approved score (0 when nobody is approved)
+    hi = 1.0 if k >= len(s) else s[k]  # first declined score (1 when everybody is approved)
+    c = (lo + hi) / 2.0
+    if c <= lo and hi > lo:  # adjacent floats (or tiny scores): the midpoint rounds onto lo
+        c = float(np.nextafter(lo, np.inf))
+    # stay strictly inside (0, 1) without jumping over scores: the smallest step from each end
+    return float(min(max(c, np.nextafter(0.0, 1.0)), np.nextafter(1.0, 0.0)))
 
 
 @dataclass(frozen=True)
@@ -185,6 +225,9 @@ class CutoffChoice:
     cutoff: float
     how: str
     approval_rate: float | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{"cutoff": self.cutoff, "how": self.how, "approval_rate": self.approval_rate}])
 
 
 def default_cutoff(original_scores: Any, labels: Any) -> CutoffChoice:
@@ -295,6 +338,10 @@ class RiskMetrics:
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per number: metric, label, value."""
+        return metrics_frame(self)
+
 
 METRIC_LABELS = {
     "auc": "AUC", "gini": "Gini", "ks": "KS", "ks_score": "KS at score", "brier": "Brier score",
@@ -331,6 +378,9 @@ def score_deciles(scores: Any, labels: Any, bins: int = 10) -> pd.DataFrame:
     """
     s = as_scores(scores)
     y = as_labels(labels, len(s))
+    bins = _as_count(bins, "number of score bins", "Use the usual 10 bins.")
+    if bins < 1:
+        raise SpecError(f"Score bands need at least 1 bin, got {bins}.", "Use the usual 10 bins.")
     if len(s) == 0:
         raise MetricError("There are no applicants to put into deciles.", "Pass at least one applicant.")
     ranks = stats.rankdata(s, method="min") - 1  # ties share the lowest rank → same decile
@@ -350,6 +400,9 @@ def strategy_curve(scores: Any, labels: Any, points: int = 101) -> pd.DataFrame:
     y = as_labels(labels, len(s))
     if len(s) == 0:
         raise MetricError("There are no applicants for a strategy curve.", "Pass at least one applicant.")
+    points = _as_count(points, "number of curve points", "Use e.g. 101 points.")
+    if points < 2:
+        raise SpecError(f"A strategy curve needs at least 2 points, got {points}.", "Use e.g. 101 points.")
     order = np.argsort(s, kind="mergesort")
     s_sorted = s[order]
     cum_bad = np.concatenate([[0], np.cumsum(y[order])])
@@ -377,8 +430,16 @@ class PSIResult:
     band: str
     table: pd.DataFrame = field(repr=False)
 
+    def to_frame(self) -> pd.DataFrame:
+        """The per-bin table (bin, edges, shares, contribution); the value is its contribution sum."""
+        return self.table.copy()
+
 
 def psi_band(value: float) -> str:
+    """< 0.10 stable, 0.10–0.25 monitor, above: significant shift (the usual credit-scoring bands)."""
+    v = float(value)
+    if not np.isfinite(v) or v < 0:
+        raise MetricError(f"PSI {value} is not a valid stability index.", "PSI is a non-negative finite number.")
     for edge, name in PSI_BANDS:
         if value < edge:
             return name
@@ -392,8 +453,12 @@ def _quantile_edges(expected: np.ndarray, bins: int) -> np.ndarray:
 
 def psi_from_counts(expected_counts: np.ndarray, actual_counts: np.ndarray, floor: float = 1e-4) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """PSI = Σ (a − e)·ln(a / e) over bins; empty bins get a small floor share so PSI stays finite."""
-    e = np.asarray(expected_counts, dtype=np.float64)
-    a = np.asarray(actual_counts, dtype=np.float64)
+    e = _as_numbers(expected_counts, "expected counts", "Pass one applicant count per bin.")
+    a = _as_numbers(actual_counts, "actual counts", "Pass one applicant count per bin.")
+    if len(e) != len(a):
+        raise MetricError(f"There are {len(e)} expected bins but {len(a)} actual bins.", "Count both samples in the same bins.")
+    if not (np.isfinite(e).all() and np.isfinite(a).all()) or (e < 0).any() or (a < 0).any():
+        raise MetricError("Bin counts must be finite and non-negative.", "Pass one applicant count per bin.")
     if e.sum() <= 0 or a.sum() <= 0:
         raise MetricError("PSI needs applicants in both samples.", "Pass two non-empty samples.")
     e_share = np.maximum(e / e.sum(), floor)
@@ -404,8 +469,9 @@ def psi_from_counts(expected_counts: np.ndarray, actual_counts: np.ndarray, floo
 
 def psi(expected: Any, actual: Any, bins: int = 10) -> PSIResult:
     """Score PSI with bins at the expected scores' deciles (ties merge bins rather than split them)."""
-    e = np.asarray(expected, dtype=np.float64).reshape(-1)
-    a = np.asarray(actual, dtype=np.float64).reshape(-1)
+    e = _as_numbers(expected, "expected scores", "Pass the original model's scores.")
+    a = _as_numbers(actual, "actual scores", "Pass the pruned model's scores.")
+    bins = _as_count(bins, "number of PSI bins", "Use the usual 10 bins.")
     for arr, what in ((e, "expected"), (a, "actual")):
         if len(arr) == 0:
             raise MetricError(f"The {what} sample is empty.", "PSI needs applicants in both samples.")
@@ -429,7 +495,10 @@ def psi(expected: Any, actual: Any, bins: int = 10) -> PSIResult:
 
 @dataclass(frozen=True)
 class Flips:
-    """Applicants whose decision differs between the two models at the same cutoff."""
+    """Applicants whose decision differs between the two models at the same cutoff.
+
+    With no applicants at all the result is defined as nothing flipped (count 0, share 0).
+    """
 
     cutoff: float
     n: int
@@ -443,6 +512,10 @@ class Flips:
     @property
     def share(self) -> float:
         return self.count / self.n if self.n else 0.0
+
+    def to_frame(self) -> pd.DataFrame:
+        """The flipped applicants with both scores and both decisions, largest score change first."""
+        return self.rows.copy()
 
     def summary_frame(self) -> pd.DataFrame:
         return pd.DataFrame([
@@ -463,7 +536,10 @@ def flips(original: Any, pruned: Any, labels: Any, cutoff: float, row_ids: Any =
     do, dp = decline(so, c), decline(sp, c)
     changed = do != dp
     bad = y == 1
-    ids = np.arange(len(so)) if row_ids is None else np.asarray(row_ids).reshape(-1)
+    try:
+        ids = np.arange(len(so)) if row_ids is None else np.asarray(row_ids).reshape(-1)
+    except _CONVERSION_ERRORS as exc:
+        raise MetricError("The row ids are not a flat list.", "Pass one id per applicant.") from exc
     if len(ids) != len(so):
         raise MetricError(f"{len(ids)} row ids were given for {len(so)} applicants.", "Pass one id per applicant.")
     label_text = np.where(bad, "bad", "good")
@@ -517,8 +593,13 @@ def bootstrap_deltas(
         raise MetricError(f"There are {len(so)} original scores but {len(sp)} pruned scores.", "Score the same applicants with both models.")
     y = as_labels(labels, len(so))
     _both_classes(y)
+    resamples = _as_count(resamples, "number of bootstrap resamples", f"Use the default {DEFAULT_BOOTSTRAP}.")
     if resamples < 10:
         raise SpecError(f"{resamples} bootstrap resamples are too few for an interval.", f"Use the default {DEFAULT_BOOTSTRAP}.")
+    seed = _as_count(seed, "bootstrap seed", "Use a whole number such as 0.")
+    if seed < 0:
+        raise SpecError(f"The bootstrap seed {seed} is negative.", "Use a whole number such as 0.")
+    level = _as_number(level, "confidence level", "Use e.g. 0.95.")
     if not (0.5 < level < 1):
         raise SpecError(f"Confidence level {level} is out of range.", "Use e.g. 0.95.")
     rng = np.random.default_rng(seed)
@@ -591,13 +672,13 @@ def expected_loss(
         raise MetricError(f"There are {len(so)} original scores but {len(sp)} pruned scores.", "Score the same applicants with both models.")
     try:
         ead = np.asarray(pd.to_numeric(pd.Series(np.asarray(exposure).reshape(-1)), errors="raise"), dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+    except _CONVERSION_ERRORS as exc:
         raise MetricError(f"The exposure column '{exposure_column}' is not numeric.", "Pick the loan amount column.") from exc
     if len(ead) != len(so):
         raise MetricError(f"There are {len(so)} scores but {len(ead)} exposures.", "Pick an exposure column of the evaluated rows.")
     if not np.isfinite(ead).all() or (ead < 0).any():
         raise MetricError(f"The exposure column '{exposure_column}' has missing, infinite or negative amounts.", "Pick the loan amount column.")
-    lgd = float(lgd)
+    lgd = _as_number(lgd, "LGD", f"Use a loss-given-default share such as {DEFAULT_LGD:.0%}.")
     if not (0 < lgd <= 1):
         raise SpecError(f"LGD {lgd} is outside (0, 1].", f"Use a loss-given-default share such as {DEFAULT_LGD:.0%}.")
     c = check_cutoff(cutoff)
@@ -645,8 +726,8 @@ class Comparison:
 
 
 def spearman(a: Any, b: Any) -> float:
-    x = np.asarray(a, dtype=np.float64).reshape(-1)
-    z = np.asarray(b, dtype=np.float64).reshape(-1)
+    x = as_scores(a, "original scores")
+    z = as_scores(b, "pruned scores")
     if len(x) != len(z):
         raise MetricError(f"Cannot correlate {len(x)} scores with {len(z)}.", "Score the same applicants with both models.")
     if len(x) < 2 or np.ptp(x) == 0 or np.ptp(z) == 0:

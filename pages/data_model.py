@@ -8,7 +8,7 @@ from core.data import MAX_DATA_BYTES, content_hash, numeric_columns, read_table,
 from core.errors import RiskPruneError
 from core.model import MAX_MODEL_BYTES, OUTPUT_KIND_LABELS, OUTPUT_KINDS, load_model
 from core.workspace import EVAL_ALL, EVAL_HOLDOUT
-from ui.state import Source, choices, current_model, current_table, use_sample, workspace
+from ui.state import Source, choices, forget_choices, current_model, current_table, use_sample, workspace
 from ui.widgets import show_error
 
 st.title("Data & model")
@@ -32,8 +32,7 @@ def _accept(kind: str, upload) -> None:
     st.session_state[f"{kind}_source"] = Source(upload.name, content_hash(data), data)
     st.session_state.pop(f"{kind}_upload_error", None)
     keys = ("output_override", "feature_columns") if kind == "model" else ("target", "bad_value", "feature_columns", "sheet")
-    for key in (*keys, "eval_mode"):
-        st.session_state.pop(key, None)
+    forget_choices((*keys, "eval_mode"))
 
 
 col_m, col_d = st.columns(2)
@@ -82,13 +81,13 @@ except RiskPruneError as err:  # a cached file that no longer loads (should not 
 for note in table.notes:
     st.info(note)
 if len(table.sheets) > 1:
-    st.session_state["sheet"] = st.selectbox("Sheet", table.sheets, index=table.sheets.index(st.session_state.get("sheet") or table.sheets[0]))
+    st.session_state["sheet"] = st.selectbox("Sheet", table.sheets, index=table.sheets.index(st.session_state.get("sheet") or table.sheets[0]), key="sheet_pick")
 
 st.subheader("Outcome")
 c = choices(model, table)
 cols = list(table.frame.columns)
 col_t, col_b, col_e = st.columns(3)
-target = col_t.selectbox("Target column (the outcome)", cols, index=cols.index(c["target"]))
+target = col_t.selectbox("Target column (the outcome)", cols, index=cols.index(c["target"]), key="target_column")
 st.session_state["target"] = target
 try:
     values = target_values(table.frame, target)
@@ -99,7 +98,7 @@ if not values:
     st.error(f"The column '{target}' has no values.")
     st.stop()
 bad_index = values.index(c["bad_value"]) if (target == c["target"] and c["bad_value"] in values) else len(values) - 1
-st.session_state["bad_value"] = col_b.selectbox("Value meaning bad (default)", values, index=bad_index)
+st.session_state["bad_value"] = col_b.selectbox("Value meaning bad (default)", values, index=bad_index, key="bad_value_pick")
 eval_labels = {EVAL_HOLDOUT: "Held-out test split (enables fine-tuning)", EVAL_ALL: "All rows"}
 current_eval = st.session_state.get("eval_mode")
 
@@ -117,6 +116,7 @@ else:
         numeric, default=default,
         help="The model has no embedded schema, so pick the numeric columns it was trained on; "
         "the order of selection is the order of the inputs.",
+        key="feature_columns_pick",
     )
     st.session_state["feature_columns"] = list(picked)
     st.caption(f"{len(picked)} selected of {model.n_inputs} needed.")
@@ -125,7 +125,7 @@ kinds = ["auto", *OUTPUT_KINDS]
 override = st.session_state.get("output_override") or "auto"
 chosen = st.selectbox(
     "Output meaning", kinds, index=kinds.index(override),
-    format_func=lambda k: "Detect automatically" if k == "auto" else OUTPUT_KIND_LABELS[k],
+    format_func=lambda k: "Detect automatically" if k == "auto" else OUTPUT_KIND_LABELS[k], key="output_kind_pick",
 )
 st.session_state["output_override"] = None if chosen == "auto" else chosen
 
@@ -137,7 +137,7 @@ except RiskPruneError as err:
 
 mode = col_e.radio(
     "Evaluation rows", [EVAL_HOLDOUT, EVAL_ALL], index=[EVAL_HOLDOUT, EVAL_ALL].index(ws.eval_mode),
-    format_func=eval_labels.get, horizontal=False,
+    format_func=eval_labels.get, horizontal=False, key="eval_mode_pick",
 )
 if mode != ws.eval_mode:
     st.session_state["eval_mode"] = mode

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.metrics import risk_metrics
+from core.metrics import auc, gini, ks
 from ui.state import workspace_or_stop
 
 st.title("RiskPrune")
@@ -12,7 +12,6 @@ st.markdown(
     "discrimination, calibration, stability, decisions and explanations, original next to pruned."
 )
 ws = workspace_or_stop()
-m = risk_metrics(ws.original_scores, ws.y_eval, cutoff=0.5)
 src = st.session_state["model_source"]
 dsrc = st.session_state["data_source"]
 
@@ -37,9 +36,9 @@ d4.metric("Evaluation rows", f"{len(ws.eval_idx):,}")
 st.subheader("Original model performance")
 label = "Test AUC" if ws.eval_mode == "holdout" else "AUC"
 p1, p2, p3 = st.columns(3)
-p1.metric(label, f"{m.auc:.4f}")
-p2.metric("Gini", f"{m.gini:.4f}")
-p3.metric("KS", f"{m.ks:.4f}")
+p1.metric(label, f"{auc(ws.original_scores, ws.y_eval):.4f}")
+p2.metric("Gini", f"{gini(ws.original_scores, ws.y_eval):.4f}")
+p3.metric("KS", f"{ks(ws.original_scores, ws.y_eval)[0]:.4f}")
 st.caption(ws.split_note)
 
 st.divider()

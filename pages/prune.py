@@ -98,26 +98,25 @@ st.dataframe(size[["label", "original", "pruned", "change"]], hide_index=True)
 download_csv(size, "model_size.csv", key="csv_size")
 
 with st.expander("Per-layer settings", expanded=bool(spec.overrides)):
-    st.caption("Give a layer its own pruning ratio (leave at the global value to follow the sidebar). "
-               "Output units are never removed by neuron methods.")
-    overrides = dict(st.session_state.get("overrides") or {})
-    cols_ = st.columns(min(4, len(prunable_layers(ws.model))))
-    for i, l in enumerate(prunable_layers(ws.model)):
-        disabled = spec.method in (NEURON_L1, NEURON_L2) and l.is_output or spec.method == "input_features"
+    st.caption("Give a layer its own pruning ratio; leave a box empty to follow the sidebar's global ratio. "
+               "Output units are never removed by neuron methods, and input pruning has no per-layer setting.")
+    layer_list = prunable_layers(ws.model)
+    cols_ = st.columns(min(4, len(layer_list)))
+    overrides: dict[str, float] = {}
+    for i, l in enumerate(layer_list):
+        disabled = (spec.method in (NEURON_L1, NEURON_L2) and l.is_output) or spec.method == "input_features"
         val = cols_[i % len(cols_)].number_input(
-            f"Layer {l.name} ({l.in_features}→{l.out_features})", 0.0, 0.95,
-            value=float(overrides.get(l.name, spec.ratio)), step=0.05, key=f"override_{l.name}", disabled=disabled,
+            f"Layer {l.name} ({l.in_features}→{l.out_features})", 0.0, 0.95, value=None, step=0.05,
+            key=f"override_{l.name}", disabled=disabled, placeholder=f"global {spec.ratio:.0%}",
         )
-        if not disabled and abs(val - spec.ratio) > 1e-9:
+        if val is not None and not disabled:
             overrides[l.name] = float(val)
-        else:
-            overrides.pop(l.name, None)
     if overrides != (st.session_state.get("overrides") or {}):
         st.session_state["overrides"] = overrides
         st.rerun()
     if overrides and st.button("Clear per-layer settings", key="clear_overrides"):
         st.session_state["overrides"] = {}
-        for l in prunable_layers(ws.model):
+        for l in layer_list:
             st.session_state.pop(f"override_{l.name}", None)
         st.rerun()
 

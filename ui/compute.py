@@ -6,6 +6,7 @@ sessions with identical inputs share results safely because results are immutabl
 """
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 import streamlit as st
@@ -43,10 +44,41 @@ def _attributions(ws_key: str, model_key: str, sample_key: str, _ws: Workspace, 
     return attributions_for(_ws, _pruned, _sample)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _sweep(ws_key: str, seed: int, cutoff_key: str, _ws: Workspace, _cutoff: dict, _progress) -> SweepResult:
-    ctx = make_context(_ws.model, _ws.X_eval, _ws.y_eval, _ws.output.kind, cutoff=_cutoff_value(_ws, _cutoff))
-    return sweep(_ws.model, ctx, seed=seed, X_reference=reference_inputs(_ws), groups=_ws.data.groups, progress=_progress)
+class BoundedCache:
+    """A process-wide LRU for results whose computation draws progress into the page.
+
+    ``st.cache_resource`` records the elements a cached function draws and replays them on a
+    hit, which fails for a progress bar created outside the function; this cache only stores the
+    (immutable) result. Keys start with the workspace key, like every other cache here.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key, compute):
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+SWEEPS = BoundedCache(max_entries=4)
+
+
+def _sweep(ws: Workspace, seed: int, cutoff: dict, progress) -> SweepResult:
+    ctx = make_context(ws.model, ws.X_eval, ws.y_eval, ws.output.kind, cutoff=_cutoff_value(ws, cutoff))
+    return sweep(ws.model, ctx, seed=seed, X_reference=reference_inputs(ws), groups=ws.data.groups, progress=progress)
 
 
 def _cutoff_value(ws: Workspace, cutoff: dict) -> float | None:
@@ -108,4 +140,5 @@ def attributions(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSampl
 def sweep_result(ws: Workspace, progress=None) -> SweepResult:
     cut = cutoff_args()
     seed = int(st.session_state.get("seed", 0))
-    return _sweep(ws.key, seed, repr(sorted(cut.items())), ws, cut, progress)
+    key = (ws.key, seed, repr(sorted(cut.items())))
+    return SWEEPS.get_or_compute(key, lambda: _sweep(ws, seed, cut, progress))

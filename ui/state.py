@@ -47,8 +47,21 @@ def init_session() -> None:
 def use_sample() -> None:
     st.session_state["model_source"] = _sample_source(SAMPLE_MODEL)
     st.session_state["data_source"] = _sample_source(SAMPLE_DATA)
-    for key in ("target", "bad_value", "feature_columns", "output_override", "eval_mode", "sheet"):
+    forget_choices(("target", "bad_value", "feature_columns", "output_override", "eval_mode", "sheet"))
+
+
+# The Data & model page's widget keys for each binding choice: forgotten together with the choice,
+# or a widget would hand the previous file's choice back to the next file.
+CHOICE_WIDGETS = {
+    "target": "target_column", "bad_value": "bad_value_pick", "feature_columns": "feature_columns_pick",
+    "output_override": "output_kind_pick", "eval_mode": "eval_mode_pick", "sheet": "sheet_pick",
+}
+
+
+def forget_choices(keys) -> None:
+    for key in keys:
         st.session_state.pop(key, None)
+        st.session_state.pop(CHOICE_WIDGETS.get(key, ""), None)
 
 
 @st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -1,0 +1,94 @@
+"""Trade-offs: every method over a ratio sweep, metric against size, the current setting marked."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.errors import RiskPruneError
+from core.metrics import HIGHER_IS_BETTER
+from core.prune import METHOD_LABELS
+from core.sweep import SIZE_COLUMNS, pareto_front
+from ui.compute import comparison, current_pruned, sweep_result
+from ui.controls import current_spec
+from ui.state import workspace_or_stop
+from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PARETO, PRUNED
+from ui.widgets import chart, show_error
+
+METRICS = {
+    "auc": "AUC", "ks": "KS", "gini": "Gini", "brier": "Brier score", "log_loss": "Log-loss",
+    "accuracy": "Accuracy at the cutoff", "approved_bad_rate": "Bad rate of approved",
+    "flip_share": "Share of decisions flipped", "psi": "Score PSI vs original",
+}
+LOWER_IS_BETTER_EXTRA = {"flip_share", "psi"}
+
+st.title("Trade-offs")
+ws = workspace_or_stop()
+st.caption("Each method is applied at ratios 0 %, 10 % … 90 % and 95 % to the same model and judged on the same "
+           "evaluation rows and cutoff; the sweep runs once per model, data and decision setting, then is cached.")
+
+bar = st.empty()
+
+
+def _progress(done: int, total: int, what: str) -> None:
+    bar.progress(done / total, text=f"Sweep {done}/{total}: {what}")
+
+
+try:
+    result = sweep_result(ws, _progress)
+    cur = current_pruned(ws)
+    cmp = comparison(ws, cur)
+except RiskPruneError as err:
+    show_error(err, "The sweep could not run: ")
+    st.stop()
+bar.empty()
+
+c1, c2 = st.columns(2)
+metric = c1.selectbox("Metric", list(METRICS), format_func=METRICS.get, key="tradeoff_metric")
+size = c2.selectbox("Size axis", list(SIZE_COLUMNS), format_func=SIZE_COLUMNS.get, key="tradeoff_size")
+higher = metric not in LOWER_IS_BETTER_EXTRA and HIGHER_IS_BETTER.get(metric, True)
+table = result.table.copy()
+table["pareto"] = pareto_front(table, size, metric, higher_is_better=higher)
+
+fig = go.Figure()
+for i, (method, g) in enumerate(table.groupby("method", sort=False)):
+    g = g.sort_values(size)
+    fig.add_scatter(x=g[size], y=g[metric], mode="lines+markers", name=METHOD_LABELS.get(method, method),
+                    line_color=METHOD_COLOURS[i % len(METHOD_COLOURS)], customdata=g[["ratio", "state"]],
+                    hovertemplate="%{fullData.name} at %{customdata[0]:.0%} (%{customdata[1]})<br>"
+                                  f"{SIZE_COLUMNS[size]}: " + "%{x:,}<br>" + f"{METRICS[metric]}: " + "%{y:.4f}<extra></extra>")
+front = table[table["pareto"]].sort_values(size)
+fig.add_scatter(x=front[size], y=front[metric], mode="lines", name="Pareto front",
+                line=dict(color=PARETO, width=6), opacity=0.25, hoverinfo="skip")
+
+
+def _point(size_stats, m, flip_share: float, psi_value: float) -> dict:
+    return {**size_stats.to_dict(), **{k: getattr(m, k) for k in ("auc", "ks", "gini", "brier", "log_loss", "accuracy", "approved_bad_rate")},
+            "flip_share": flip_share, "psi": psi_value}
+
+
+original_row = _point(cur.result.original_size, cmp.original, 0.0, 0.0)
+current_row = _point(cur.result.size, cmp.pruned, cmp.flips.share, cmp.psi.value)
+fig.add_scatter(x=[original_row[size]], y=[original_row[metric]], mode="markers", name="original",
+                marker=dict(color=ORIGINAL, size=14, symbol="circle-open", line_width=3))
+fig.add_scatter(x=[current_row[size]], y=[current_row[metric]], mode="markers", name="current setting",
+                marker=dict(color=PRUNED, size=16, symbol="star", line=dict(color="black", width=1)))
+fig.update_layout(xaxis_title=SIZE_COLUMNS[size], yaxis_title=METRICS[metric], height=520)
+spec = current_spec()
+chart(fig, table, f"{METRICS[metric]} against {SIZE_COLUMNS[size].lower()}",
+      "Each line is one pruning method; points further left are smaller models, the shaded line joins the "
+      "settings no other setting beats on both size and this metric, and the star is the current setting.",
+      key="tradeoff")
+st.caption(f"Current setting: {cur.description}. Decisions at cutoff {result.cutoff:.3f}; sweep seed {result.seed}. "
+           + ("Masked methods keep every stored parameter, so on the stored-parameter and file-size axes they "
+              "sit at the original's size." if size in ("parameters", "file_bytes", "multiply_adds") else ""))
+if cur.fine_tuned:
+    st.info("The star is the fine-tuned model; the sweep curves are not fine-tuned.")
+for method, why in result.skipped.items():
+    st.warning(f"{METHOD_LABELS.get(method, method)} was skipped: {why}")
+
+st.subheader("Settings on the Pareto front")
+show = front[["method_label", "ratio", "state", size, metric, "delta_auc", "flips"]].rename(columns={
+    "method_label": "method", size: SIZE_COLUMNS[size], metric: METRICS[metric], "delta_auc": "ΔAUC"})
+st.dataframe(show, hide_index=True, column_config={"ratio": st.column_config.NumberColumn(format="percent")})
+st.caption("These are the only settings worth considering for this metric: every other setting is both "
+           "larger and no better.")

@@ -1,0 +1,148 @@
+"""Every dashboard page through AppTest: widgets set, what is shown asserted, no exception."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from apptest_support import assert_clean, go, metric, number, open_app, plotly_charts, upload
+from builders import TARGET, csv_bytes, model_bytes, model_columns, synthetic_book, trained_mlp
+
+
+@pytest.fixture(scope="module")
+def book():
+    return synthetic_book()
+
+
+@pytest.fixture(scope="module")
+def uploaded_model(book):
+    return model_bytes(trained_mlp(book))
+
+
+def test_app_boots_with_the_sample_and_shows_its_test_auc():
+    at = open_app()
+    assert metric(at, "Test AUC") == "0.7715"
+    assert metric(at, "Parameters") == "6,209"
+    assert metric(at, "Rows") == "1,000"
+    assert metric(at, "Bad rate") == "30.0%"
+
+
+def test_prune_page_at_half_ratio_shows_half_sparsity_and_real_deltas():
+    at = open_app("prune", ratio=0.5)
+    assert metric(at, "Sparsity") == "50%"
+    auc_delta = [m for m in at.metric if m.label == "AUC"][0].delta
+    assert "vs 0.7715" in auc_delta and abs(number(auc_delta)) < 0.2
+    assert number(metric(at, "Non-zeros")) < number(metric(at, "Parameters"))
+    assert any("MASKED" in i.value for i in at.info)
+    assert len(plotly_charts(at)) >= 2  # layer sparsity and mask heatmap
+
+
+def test_moving_the_ratio_changes_the_prune_kpis():
+    low = open_app("prune", ratio=0.2)
+    high = open_app("prune", ratio=0.8)
+    assert metric(high, "Sparsity") == "80%"
+    assert number(metric(high, "Non-zeros")) < number(metric(low, "Non-zeros"))
+    assert metric(high, "AUC") != metric(low, "AUC")
+
+
+def test_neuron_pruning_is_labelled_compacted_and_removes_parameters():
+    at = open_app("prune", method="neuron_l1", ratio=0.5)
+    assert any("COMPACTED" in s.value for s in at.success)
+    assert number(metric(at, "Parameters")) < 6209
+
+
+def test_per_layer_override_changes_only_that_layer():
+    at = open_app("prune", ratio=0.3)
+    first = at.number_input(key="override_0")
+    first.set_value(0.9).run()
+    assert_clean(at)
+    assert at.session_state["overrides"] == {"0": 0.9}
+    assert metric(at, "Sparsity") != "30%"
+
+
+def test_fine_tuning_is_an_explicit_action_and_the_page_says_so():
+    at = open_app("prune", ratio=0.7)
+    assert any("not fine-tuned" in c.value for c in at.caption)
+    at.number_input(key="ft_epochs").set_value(2)
+    at.button(key="ft_run").click().run()
+    assert_clean(at)
+    assert any("fine-tuned 2 epochs" in c.value for c in at.caption)
+    assert any(t.key == "use_fine_tuned" for t in at.toggle)
+    at.toggle(key="use_fine_tuned").set_value(False).run()
+    assert any("not fine-tuned" in c.value for c in at.caption)
+
+
+def test_tradeoffs_page_draws_the_sweep_with_a_pareto_table():
+    at = open_app("tradeoffs")
+    charts = plotly_charts(at)
+    assert charts
+    fig = json.loads(charts[0].proto.spec)
+    names = {t.get("name") for t in fig["data"]}
+    assert {"Pareto front", "original", "current setting"} <= names
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) >= 2
+    at.selectbox(key="tradeoff_metric").set_value("ks").run()
+    at.selectbox(key="tradeoff_size").set_value("file_bytes").run()
+    assert_clean(at)
+
+
+def test_explain_page_shows_importance_shift_kpis():
+    at = open_app("explain")
+    rho = number(metric(at, "Spearman ρ of importance"))
+    assert -1 <= rho <= 1
+    assert len(plotly_charts(at)) >= 2
+
+
+def test_decision_page_shows_flips_psi_band_and_follows_the_cutoff_mode():
+    at = open_app("decisions", ratio=0.6)
+    assert metric(at, "Decisions flipped")
+    psi = [m for m in at.metric if m.label == "Score PSI"][0]
+    assert psi.delta in ("stable", "monitor", "significant shift")
+    flipped = int(number(metric(at, "Decisions flipped")))
+    tables = [d.value for d in at.dataframe if "pd_original" in d.value.columns]
+    assert flipped > 0 and len(tables) == 1 and len(tables[0]) == flipped
+    at = open_app("decisions", ratio=0.6, cutoff_mode="approval", approval_rate=0.6)
+    assert "vs 60.0%" in [m for m in at.metric if m.label == "Approval rate"][0].delta
+
+
+def test_an_uploaded_schema_less_model_and_csv_are_mapped_and_evaluated(book, uploaded_model):
+    at = open_app()
+    go(at, "data_model")
+    upload(at, "model_upload", "my_model.pt", uploaded_model)
+    upload(at, "data_upload", "book.csv", csv_bytes(book), "text/csv")
+    assert_clean(at)
+    at.selectbox(key="target_column").set_value(TARGET).run()
+    at.multiselect(key="feature_columns_pick").set_value(model_columns()).run()
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert metric(at, "Model inputs") == str(len(model_columns()))
+    assert metric(at, "Rows") == f"{len(book):,}"
+    go(at, "overview")
+    assert 0.75 < number(metric(at, "AUC")) <= 1.0
+    go(at, "prune")
+    assert_clean(at)
+    assert metric(at, "Sparsity") == "50%"
+    at.button  # the sample is one click away
+    go(at, "data_model")
+    at.button(key="back_to_sample").click().run()
+    go(at, "overview")
+    assert metric(at, "Test AUC") == "0.7715"
+
+
+def test_two_sessions_never_see_each_others_uploads(book, uploaded_model):
+    a, b = open_app(), open_app()
+    go(a, "data_model")
+    upload(a, "model_upload", "theirs.pt", uploaded_model)
+    upload(a, "data_upload", "theirs.csv", csv_bytes(book), "text/csv")
+    go(b, "overview")
+    assert metric(b, "Test AUC") == "0.7715"
+    assert all("theirs" not in m.value for m in b.metric)
+
+
+def test_a_bad_upload_shows_an_error_and_keeps_the_working_model():
+    at = open_app()
+    go(at, "data_model")
+    upload(at, "model_upload", "broken.pt", b"this is not a model")
+    assert_clean(at)
+    assert any("broken.pt" in e.value and "was not used" in e.value for e in at.error)
+    go(at, "overview")
+    assert metric(at, "Test AUC") == "0.7715"
