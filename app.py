@@ -11,14 +11,14 @@ st.set_page_config(page_title="RiskPrune", page_icon="✂️", layout="wide")
 init_session()
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="🏠", default=True),
-    st.Page("pages/data_model.py", title="Data & model", icon="📂"),
-    st.Page("pages/prune.py", title="Prune", icon="✂️"),
-    st.Page("pages/tradeoffs.py", title="Trade-offs", icon="📈"),
-    st.Page("pages/explain.py", title="Explain", icon="🔍"),
-    st.Page("pages/decisions.py", title="Decision impact", icon="⚖️"),
-    # GOV st.Page("pages/governance.py", title="Governance", icon="🏛️"),
-    # REP st.Page("pages/report.py", title="Report & export", icon="📄"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/home:", default=True),
+    st.Page("pages/data_model.py", title="Data & model", icon=":material/upload_file:"),
+    st.Page("pages/prune.py", title="Prune", icon=":material/content_cut:"),
+    st.Page("pages/tradeoffs.py", title="Trade-offs", icon=":material/show_chart:"),
+    st.Page("pages/explain.py", title="Explain", icon=":material/insights:"),
+    st.Page("pages/decisions.py", title="Decision impact", icon=":material/gavel:"),
+    st.Page("pages/governance.py", title="Governance", icon=":material/account_balance:"),
+    st.Page("pages/report.py", title="Report & export", icon=":material/description:"),
 ]
 page = st.navigation(PAGES)
 sidebar_controls()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 import io
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .files import size_and_limit
 from .schema import FeatureSchema
 
 MAX_DATA_BYTES = 200 * 1024 * 1024
@@ -72,13 +74,22 @@ def _check_size(data: bytes, limit: int) -> None:
     if len(data) == 0:
         raise DataError("The data file is empty.", "Upload a CSV, Parquet or Excel file with a header row and data rows.")
     if len(data) > limit:
+        size, cap = size_and_limit(len(data), limit)
         raise DataError(
-            f"The data file is {len(data) / 1e6:.0f} MB, above the {limit / 1e6:.0f} MB limit.",
+            f"The data file is {size}, above the upload limit of {cap}.",
             "Upload a sample of the rows (a few hundred thousand are plenty for validation).",
         )
 
 
 def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export is UTF-16
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise DataError(
+                "The file starts like UTF-16 text but cannot be decoded as such.",
+                "Save it as 'CSV UTF-8' and upload again.",
+            ) from None
     for enc in ("utf-8-sig", "cp1252", "latin-1"):
         try:
             return data.decode(enc), enc
@@ -98,18 +109,29 @@ def _sniff_separator(text: str) -> str:
 
 
 def _read_csv(data: bytes) -> Table:
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(
             "The file is binary, not a text CSV.",
             "Upload a CSV, Parquet (.parquet) or Excel (.xlsx) file with a matching extension.",
         )
     text, encoding = _decode(data)
+    if "\x00" in text:
+        raise DataError(
+            "The file contains binary (NUL) characters, so it is not a text CSV.",
+            "Upload a CSV, Parquet (.parquet) or Excel (.xlsx) file with a matching extension.",
+        )
     if not text.strip():
         raise DataError("The data file holds no text.", "Upload a file with a header row and data rows.")
     sep = _sniff_separator(text)
-    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+        decimal = "," if sep != "," and _looks_decimal_comma(text, sep) else "."
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+        raise DataError(
+            f"The CSV could not be parsed ({str(exc)[:120]}).",
+            "Check the file is a plain table: one header row, one row per applicant.",
+        ) from exc
     _check_header([h.strip() for h in header])
-    decimal = "," if sep != "," and _looks_decimal_comma(text, sep) else "."
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, skipinitialspace=False)
     except (pd.errors.ParserError, ValueError) as exc:
@@ -121,7 +143,7 @@ def _read_csv(data: bytes) -> Table:
     notes = []
     if sep != ",":
         notes.append(f"Read with separator '{sep}'" + (" and decimal comma." if decimal == "," else "."))
-    if encoding != "utf-8-sig":
+    if encoding not in ("utf-8-sig", "utf-16"):
         notes.append(f"Text encoding detected as {encoding}.")
     return Table(frame, tuple(notes))
 
@@ -129,8 +151,10 @@ def _read_csv(data: bytes) -> Table:
 def _looks_decimal_comma(text: str, sep: str) -> bool:
     rows = list(csv.reader(io.StringIO("\n".join(text.splitlines()[1:51])), delimiter=sep))
     cells = [c.strip() for r in rows for c in r]
-    comma_numbers = sum(1 for c in cells if _is_number(c.replace(",", ".", 1)) and "," in c)
-    return comma_numbers > 0
+    # Majority vote: one "1,2" in a text column must not turn a column of 1.5s into text.
+    comma_numbers = sum(1 for c in cells if "," in c and "." not in c and _is_number(c.replace(",", ".", 1)))
+    dot_numbers = sum(1 for c in cells if "." in c and "," not in c and _is_number(c))
+    return comma_numbers > dot_numbers
 
 
 def _is_number(s: str) -> bool:
@@ -256,6 +280,16 @@ def guess_bad_value(values: list[str]) -> str | None:
     return None
 
 
+def resolve_bad_value(values: list[str], bad_value: object) -> str:
+    """The target value meant by ``bad_value``: exact text first, then the same word in another case."""
+    bad = label_text(bad_value)
+    if bad not in values:  # 'yes' for Yes/No, 'true' for True/False
+        same = [v for v in values if v.lower() == bad.lower()]
+        if len(same) == 1:
+            return same[0]
+    return bad
+
+
 def encode_target(frame: pd.DataFrame, target: str, bad_value: str) -> np.ndarray:
     values = target_values(frame, target)
     n_missing = int(frame[target].isna().sum())
@@ -264,13 +298,19 @@ def encode_target(frame: pd.DataFrame, target: str, bad_value: str) -> np.ndarra
             f"The target column '{target}' is empty in {n_missing} row(s).",
             "Remove rows without an outcome; they cannot be used to validate a model.",
         )
+    if len(values) == 1:
+        raise DataError(
+            f"The target column '{target}' holds only one outcome ('{values[0]}'), so good and bad "
+            "applicants cannot be told apart.",
+            "Upload data with both good and bad outcomes, or pick the column that flags defaults.",
+        )
     if len(values) != 2:
         shown = ", ".join(f"'{v}'" for v in values[:6])
         raise DataError(
             f"The target column '{target}' must have exactly two outcomes, but has {len(values)}: {shown}.",
             "Pick a binary default flag (e.g. good/bad or 0/1), or recode the column.",
         )
-    bad = label_text(bad_value)
+    bad = resolve_bad_value(values, bad_value)
     if bad not in values:
         raise DataError(
             f"'{bad_value}' does not occur in the target column '{target}' (values: {', '.join(values)}).",
@@ -284,6 +324,28 @@ def numeric_columns(frame: pd.DataFrame, exclude: str | None = None) -> list[str
         c for c in frame.columns
         if c != exclude and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
     ]
+
+
+def looks_like_identifier(frame: pd.DataFrame, column: str) -> bool:
+    """An applicant/contract number: named like an id and holding distinct whole numbers.
+
+    Feeding such a column to a model is always a mapping mistake, so the default mapping skips it.
+    """
+    name = str(column).lower()
+    if not re.search(r"(^|[_\s-])(id|key|no|nr|number|ref)$|^id[_\s-]", name):
+        return False
+    values = frame[column].dropna()
+    return len(values) > 0 and values.is_unique and bool(np.all(np.mod(values.to_numpy(dtype="float64"), 1) == 0))
+
+
+def default_inputs(frame: pd.DataFrame, target: str, n_inputs: int | None = None) -> list[str]:
+    """The default column mapping of a schema-less model: numeric non-identifier columns in file order.
+
+    When the file has more such columns than the model has inputs, the first ``n_inputs`` are taken
+    and the user is shown the choice to correct.
+    """
+    cols = [c for c in numeric_columns(frame, exclude=target) if not looks_like_identifier(frame, c)]
+    return cols[:n_inputs] if n_inputs is not None else cols
 
 
 def prepare_dataset(
@@ -340,7 +402,7 @@ def prepare_dataset(
         )
     return Dataset(
         X=X, y=y, input_names=tuple(names), groups=tuple(groups), target=target,
-        bad_value=label_text(bad_value), frame=frame,
+        bad_value=resolve_bad_value(target_values(frame, target), bad_value), frame=frame,
     )
 
 

@@ -8,7 +8,6 @@ reproducible and leaves the caller's random state alone.
 """
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -19,7 +18,7 @@ from torch import nn
 
 from .errors import SpecError
 from .metrics import as_labels
-from .prune import COMPACTED, PruneResult, measure_size
+from .prune import COMPACTED, PruneResult, copy_module, measure_size
 
 Progress = Callable[[int, int, float], None]  # (epoch done, epochs, mean training loss)
 
@@ -75,9 +74,22 @@ def fine_tune(
     spec.validate()
     X = np.asarray(X_train, dtype=np.float32)
     y = as_labels(y_train, len(X)).astype(np.float32)
-    if len(X) < spec.batch_size and len(X) < 2:
+    if X.ndim != 2 or len(X) < 2:
         raise SpecError("There are too few training rows to fine-tune on.", "Use a held-out split with training rows.")
-    module = copy.deepcopy(result.module)
+    if not np.isfinite(X).all():
+        raise SpecError("Some training inputs are missing or infinite, so fine-tuning would corrupt the weights.",
+                        "Fix or drop the incomplete rows before fine-tuning.")
+    module = copy_module(result.module)
+    try:
+        with torch.no_grad():
+            logit_of_output(module.eval()(torch.from_numpy(X[:2])), kind)
+    except SpecError:
+        raise
+    except Exception as exc:  # wrong number of columns and similar shape errors from the network
+        raise SpecError(
+            f"The training rows do not fit the model ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}).",
+            "Fine-tune on rows prepared the same way as the evaluation rows.",
+        ) from exc
     params = dict(module.named_parameters())
     masks = {n: m for n, m in result.masks.items() if n in params}
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)

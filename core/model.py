@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .errors import ModelError
+from .files import size_and_limit
 from .layers import SelectInputs
 from .schema import SCHEMA_FILE, FeatureSchema
 
@@ -111,10 +112,22 @@ def _refuse_non_torchscript(data: bytes, names: list[str]) -> None:
     raise ModelError("This zip file is not a PyTorch model.", _EXPORT_HINT)
 
 
+# Builtins that touch the file system when a scripted model runs (aten::save writes any path,
+# aten::from_file reads any path). Standard layers never need them, so their names anywhere in
+# the model's code are refused before the JIT compiles it (``__setstate__`` runs at load time).
+_FILE_OPS = ("save", "from_file")
+_FILE_OP_RE = re.compile(r"\b(" + "|".join(_FILE_OPS) + r")\b")
+_CODE_RE = re.compile(r"(^|/)code/.*\.py$")
+
+
+def _is_code(name: str) -> bool:
+    return bool(_CODE_RE.search(name))
+
+
 def _check_code(zf: zipfile.ZipFile) -> None:
-    """Refuse scripted code calling operators outside PyTorch's own namespaces (custom C++ ops)."""
+    """Refuse scripted code that calls custom C++ operators or reads/writes files."""
     for info in zf.infolist():
-        if "/code/" in info.filename and info.filename.endswith(".py"):
+        if _is_code(info.filename):
             text = zf.read(info).decode("utf-8", errors="replace")
             for ns in set(re.findall(r"\bops\.([A-Za-z_][A-Za-z0-9_]*)\.", text)):
                 if ns not in _ALLOWED_OP_NAMESPACES:
@@ -122,6 +135,20 @@ def _check_code(zf: zipfile.ZipFile) -> None:
                         f"The model calls custom operators ('{ns}') that are not part of PyTorch.",
                         "Export a model built only from standard PyTorch layers.",
                     )
+            found = _FILE_OP_RE.search(text)
+            if found:
+                raise ModelError(
+                    f"The model's code reads or writes files (it calls '{found.group(1)}'), so "
+                    "RiskPrune will not run it.",
+                    "Export a model whose forward only computes scores from its inputs "
+                    "(standard layers, no torch.save or torch.from_file).",
+                )
+
+
+_DAMAGED = (
+    "The model file is damaged or incomplete (it may have been cut off during upload).",
+    "Upload the complete file again.",
+)
 
 
 def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_BYTES) -> LoadedModel:
@@ -129,8 +156,9 @@ def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_B
     if len(data) == 0:
         raise ModelError("The model file is empty.", "Upload the TorchScript (.pt) file again.")
     if len(data) > max_bytes:
+        size, cap = size_and_limit(len(data), max_bytes)
         raise ModelError(
-            f"The model file is {len(data) / 1e6:.0f} MB, above the {max_bytes / 1e6:.0f} MB limit.",
+            f"The model file is {size}, above the upload limit of {cap}.",
             "Credit-risk MLPs are far smaller; check that the right file was picked.",
         )
     if not data.startswith(b"PK"):
@@ -143,25 +171,41 @@ def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_B
         raise ModelError("This is not a PyTorch model file.", _EXPORT_HINT)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        names = zf.namelist()
-        bad = zf.testzip()
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, zipfile.LargeZipFile) as exc:
+        infos = zf.infolist()
+    except Exception as exc:  # zipfile raises BadZipFile, EOFError, struct/Unicode/NotImplemented errors...
+        raise ModelError(*_DAMAGED) from exc
+    unpacked = sum(int(i.file_size) for i in infos)
+    if unpacked > max(4 * max_bytes, 64 * 1024 * 1024):
+        size, _ = size_and_limit(unpacked, max_bytes)
         raise ModelError(
-            "The model file is damaged or incomplete (it may have been cut off during upload).",
-            "Upload the complete file again.",
-        ) from exc
+            f"The model file claims to unpack to {size}, far more than any credit-risk model; "
+            "RiskPrune will not unpack it (this is how decompression bombs fill a server's memory).",
+            "Upload the TorchScript file written by torch.jit.save (it is stored uncompressed).",
+        )
+    if any(i.flag_bits & 0x1 for i in infos):
+        raise ModelError(
+            "The model file is password-protected (an encrypted zip).",
+            "Upload the TorchScript file exactly as torch.jit.save wrote it.",
+        )
+    names = [i.filename for i in infos]
+    try:
+        bad = zf.testzip()
+    except Exception as exc:  # unsupported compression, truncated members, ...
+        raise ModelError(*_DAMAGED) from exc
     if bad is not None:
         raise ModelError("The model file is damaged (a checksum does not match).", "Upload the complete file again.")
-    if not any("/code/" in n for n in names) or not any(n.endswith("constants.pkl") for n in names):
+    if not any(_is_code(n) for n in names) or not any(n.endswith("constants.pkl") for n in names):
         _refuse_non_torchscript(data, names)
     _check_code(zf)
     extra = {SCHEMA_FILE: ""}
     try:
         scripted = torch.jit.load(io.BytesIO(data), map_location="cpu", _extra_files=extra)
     except Exception as exc:  # the JIT raises RuntimeError and friends on anything odd
+        lines = str(exc).strip().splitlines()
+        detail = f": {lines[0][:160]}" if lines else ""
         raise ModelError(
-            "The TorchScript file could not be loaded (it may come from an incompatible PyTorch "
-            f"version: {str(exc).splitlines()[0][:160]}).",
+            "The TorchScript file could not be loaded (it is damaged, was edited by hand, or "
+            f"comes from an incompatible PyTorch version{detail}).",
             "Re-export it with torch.jit.script(model).save('model.pt') on PyTorch 2.x.",
         ) from exc
     scripted.eval()
@@ -286,7 +330,7 @@ def rebuild_eager(scripted: nn.Module, n_inputs: int, seed: int = 0) -> tuple[nn
             b = eager(probe).reshape(64, -1)
     except Exception as exc:
         return None, f"a chain of its layers does not run ({str(exc).splitlines()[0][:80]})"
-    if a.shape != b.shape or not torch.allclose(a, b, rtol=1e-4, atol=1e-5):
+    if a.shape != b.shape or not torch.allclose(a, b, rtol=1e-4, atol=1e-5, equal_nan=True):
         return None, "its forward pass is not a plain chain of its layers (e.g. a residual connection)"
     return eager, "rebuilt as a chain of standard layers (outputs verified identical)"
 

@@ -212,6 +212,9 @@ class PruneResult:
     fine_tuned: dict | None = None  # epochs, learning rate, seed, rows, loss history when fine-tuned
     model_hash: str = ""
     schema: FeatureSchema | None = field(default=None, repr=False)  # travels with every export
+    # Fingerprint of the reference rows and groups that decided an input pruning ("" otherwise):
+    # the same spec on other data can drop other variables, so the key must tell them apart.
+    reference_key: str = ""
 
     @property
     def sparsity(self) -> float:
@@ -222,7 +225,8 @@ class PruneResult:
     @property
     def key(self) -> str:
         ft = json.dumps(self.fine_tuned, sort_keys=True, default=str) if self.fine_tuned else ""
-        return hashlib.sha256(f"{self.model_hash}|{self.spec.key}|{ft}".encode()).hexdigest()[:32]
+        ref = f"|{self.reference_key}" if self.reference_key else ""
+        return hashlib.sha256(f"{self.model_hash}|{self.spec.key}{ref}|{ft}".encode()).hexdigest()[:32]
 
     def layer_frame(self):
         import pandas as pd
@@ -265,15 +269,55 @@ def measure_size(module: nn.Module, schema: FeatureSchema | None) -> ModelSize:
     )
 
 
+_ORIGINAL_SIZES: dict[str, ModelSize] = {}
+_ORIGINAL_SIZES_MAX = 32
+
+
+def original_size_of(model: LoadedModel) -> ModelSize:
+    """Size of the unpruned model, measured once per uploaded file (keyed by its content hash).
+
+    Measuring means scripting and serialising the network (tens of milliseconds); every prune
+    and every sweep point compares against the same original, so it is cached. The loaded model
+    is never mutated, so the hash identifies the measurement.
+    """
+    key = model.content_hash
+    size = _ORIGINAL_SIZES.get(key) if key else None
+    if size is None:
+        size = measure_size(model.module, model.schema)
+        if key:
+            if len(_ORIGINAL_SIZES) >= _ORIGINAL_SIZES_MAX:
+                _ORIGINAL_SIZES.pop(next(iter(_ORIGINAL_SIZES)))
+            _ORIGINAL_SIZES[key] = size
+    return size
+
+
 # --------------------------------------------------------------------------- helpers
+
+
+def copy_module(module: nn.Module) -> nn.Module:
+    """An independent deep copy whose parameters are leaves.
+
+    ``copy.deepcopy`` of a ScriptModule clones its parameters *through autograd* (non-leaf
+    tensors with a ``CloneBackward`` link to the original): an optimiser refuses them and a
+    backward pass would write gradients into the uploaded model. Cutting the link makes the copy
+    truly independent.
+    """
+    m = copy.deepcopy(module)
+    with torch.no_grad():
+        for p in m.parameters():
+            if p.grad_fn is not None:
+                wanted = p.requires_grad
+                p.detach_()
+                p.requires_grad_(wanted)
+    return m
 
 
 def _working_copy(model: LoadedModel) -> tuple[nn.Module, list[nn.Module], bool]:
     """A deep copy to prune and its leaves in call order; eager when a verified twin exists."""
     if model.eager is not None:
-        m = copy.deepcopy(model.eager).eval()
+        m = copy_module(model.eager).eval()
         return m, list(m), True
-    m = copy.deepcopy(model.scripted).eval()
+    m = copy_module(model.scripted).eval()
     return m, [x for _, x in m.named_modules() if not list(x.children())], False
 
 
@@ -338,6 +382,13 @@ def _unstructured(model: LoadedModel, spec: PruneSpec, layers: list[PrunableLaye
 
 
 def _neuron_importance(module: nn.Sequential, leaves: list[nn.Module], layer: PrunableLayer, p: int, graph) -> torch.Tensor:
+    """L1/L2 mass of each neuron.
+
+    In a chain the dependency graph knows everything removed with the neuron (its incoming row
+    and bias, any BatchNorm channel, the next layer's column), so the whole group is scored
+    (torch-pruning's group magnitude, averaged over the group). Without a graph only the
+    incoming row is known for sure, so that is what is scored.
+    """
     lin = leaves[layer.leaf_index]
     if graph is not None:
         group = graph.get_pruning_group(lin, tp.prune_linear_out_channels, idxs=list(range(layer.out_features)))
@@ -436,10 +487,15 @@ def input_importance(model: LoadedModel, X_reference: np.ndarray | None, groups:
     squares), because a data source is bought and monitored per variable, not per category.
     """
     first = prunable_layers(model)[0]
+    if X_reference is not None and (np.ndim(X_reference) != 2 or np.shape(X_reference)[1] != model.n_inputs):
+        raise SpecError(
+            f"The reference rows have shape {np.shape(X_reference)}, but the model takes {model.n_inputs} inputs.",
+            "Pass the prepared input matrix (one column per model input).",
+        )
     leaves = [m for _, m in model.scripted.named_modules() if not list(m.children())]
     w = leaves[first.leaf_index].weight.detach().to(torch.float64).numpy()
     col_norm = np.sqrt((w ** 2).sum(axis=0))
-    spread = np.ones(w.shape[1]) if X_reference is None or len(X_reference) < 2 else np.asarray(X_reference, dtype=np.float64).std(axis=0)
+    spread = np.ones(w.shape[1]) if X_reference is None or len(X_reference) < 2 else _first_layer_inputs(model, first, X_reference).std(axis=0)
     per_input = col_norm * spread
     names = list(groups) if groups is not None else [f"input {j}" for j in range(w.shape[1])]
     if len(names) != w.shape[1]:
@@ -447,6 +503,20 @@ def input_importance(model: LoadedModel, X_reference: np.ndarray | None, groups:
     variables = list(dict.fromkeys(names))
     imp = np.array([np.sqrt(sum(per_input[j] ** 2 for j in range(len(names)) if names[j] == v)) for v in variables])
     return variables, imp
+
+
+def _first_layer_inputs(model: LoadedModel, first: PrunableLayer, X: np.ndarray) -> np.ndarray:
+    """What the first Linear layer actually sees: the rows after any per-input layers before it.
+
+    A leading BatchNorm1d rescales every input, so the raw spread would misjudge importance.
+    Only a verified chain can be cut at the first Linear; other networks use the raw rows.
+    """
+    X64 = np.asarray(X, dtype=np.float64)
+    if model.eager is None or first.leaf_index == 0:
+        return X64
+    with torch.inference_mode():
+        h = model.eager[:first.leaf_index].eval()(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)))
+    return h.to(torch.float64).numpy()
 
 
 def _inputs(model: LoadedModel, spec: PruneSpec, layers: list[PrunableLayer], X_reference, groups, input_names):
@@ -478,9 +548,11 @@ def _inputs(model: LoadedModel, spec: PruneSpec, layers: list[PrunableLayer], X_
         new.weight.copy_(old.weight[:, keep_idx])
         if old.bias is not None:
             new.bias.copy_(old.bias)
-    new_leaves = list(leaves)
-    new_leaves[layers[0].leaf_index] = new
-    compact = nn.Sequential(SelectInputs(torch.tensor(keep_idx), model.n_inputs), *new_leaves).eval()
+    # The selection goes right before the first Linear: per-input layers ahead of it (e.g. a
+    # BatchNorm1d on the raw inputs) keep their full width and the model its input interface.
+    at = layers[0].leaf_index
+    new_leaves = list(leaves[:at]) + [SelectInputs(torch.tensor(keep_idx), model.n_inputs), new] + list(leaves[at + 1:])
+    compact = nn.Sequential(*new_leaves).eval()
     masks = {n: torch.ones_like(p, dtype=torch.bool) for n, p in compact.named_parameters() if p.dim() == 2}
     note = f"{len(dropped_idx)} of {model.n_inputs} inputs ({len(dropped_vars)} variables) physically removed from the first layer"
     return compact, twin, masks, COMPACTED, note, dropped
@@ -531,11 +603,22 @@ def prune(
     module.eval()
     twin.eval()
     schema = model.schema
+    reference_key = _reference_key(X_reference, groups) if spec.method == INPUT_FEATURES else ""
     return PruneResult(
         spec=spec, state=state, state_note=note, module=module, masked_module=twin, masks=masks,
         layers=layer_stats(module, twin, layers, state),
         size=measure_size(module, schema),
-        original_size=original_size or measure_size(model.module, schema),
+        original_size=original_size or original_size_of(model),
         dropped_inputs=dropped[0], dropped_variables=dropped[1],
-        model_hash=model.content_hash, schema=schema,
+        model_hash=model.content_hash, schema=schema, reference_key=reference_key,
     )
+
+
+def _reference_key(X_reference: np.ndarray | None, groups: Sequence[str] | None) -> str:
+    h = hashlib.sha256()
+    if X_reference is not None:
+        X = np.ascontiguousarray(X_reference, dtype=np.float64)
+        h.update(str(X.shape).encode())
+        h.update(X.tobytes())
+    h.update(json.dumps(list(groups) if groups is not None else None).encode())
+    return h.hexdigest()[:16]

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import SpecError
-from .metrics import CutoffChoice, HIGHER_IS_BETTER, check_cutoff, default_cutoff, flips, psi, risk_metrics
+from .metrics import CutoffChoice, HIGHER_IS_BETTER, RiskMetrics, check_cutoff, default_cutoff, flips, psi, risk_metrics
 from .model import LoadedModel, predict_pbad
-from .prune import MAX_RATIO, METHOD_LABELS, METHODS, NEURON_L1, NEURON_L2, PruneResult, PruneSpec, measure_size, prunable_layers, prune
+from .prune import MAX_RATIO, METHOD_LABELS, METHODS, NEURON_L1, NEURON_L2, PruneResult, PruneSpec, original_size_of, prunable_layers, prune
 
 DEFAULT_RATIOS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 SIZE_COLUMNS = {
@@ -44,11 +44,14 @@ def make_context(model: LoadedModel, X: np.ndarray, y: np.ndarray, kind: str, cu
     return EvalContext(np.asarray(X), np.asarray(y), kind, scores, choice)
 
 
-def evaluate_row(result: PruneResult, ctx: EvalContext) -> dict:
-    """One tidy row: size and risk of a pruned model next to the original on the same rows."""
+def evaluate_row(result: PruneResult, ctx: EvalContext, base: RiskMetrics | None = None) -> dict:
+    """One tidy row: size and risk of a pruned model next to the original on the same rows.
+
+    ``base`` (the original's RiskMetrics on ``ctx``) can be passed in so a sweep computes it once.
+    """
     scores = predict_pbad(result.module, ctx.X, ctx.kind)
     m = risk_metrics(scores, ctx.y, ctx.cutoff.cutoff)
-    base = risk_metrics(ctx.original_scores, ctx.y, ctx.cutoff.cutoff)
+    base = base if base is not None else risk_metrics(ctx.original_scores, ctx.y, ctx.cutoff.cutoff)
     f = flips(ctx.original_scores, scores, ctx.y, ctx.cutoff.cutoff)
     return {
         "method": result.spec.method, "method_label": result.spec.label, "ratio": result.spec.ratio,
@@ -118,8 +121,9 @@ def sweep(
         if m not in METHOD_LABELS:
             raise SpecError(f"Unknown pruning method '{m}'.", f"Use one of: {', '.join(METHODS)}.")
     ratios = _check_ratios(ratios)
-    original_size = measure_size(model.module, model.schema)
+    original_size = original_size_of(model)
     total = len(methods) * len(ratios)
+    base = risk_metrics(ctx.original_scores, ctx.y, ctx.cutoff.cutoff)
     rows, skipped, done = [], {}, 0
     for method in methods:
         for r in ratios:
@@ -130,12 +134,11 @@ def sweep(
             except SpecError as exc:  # e.g. neuron methods on a model without hidden layers
                 skipped[method] = str(exc)
             else:
-                rows.append(evaluate_row(res, ctx))
+                rows.append(evaluate_row(res, ctx, base))
             if progress is not None:
                 progress(done, total, f"{METHOD_LABELS[method]} at {r:.0%}")
-    base = risk_metrics(ctx.original_scores, ctx.y, ctx.cutoff.cutoff)
     table = pd.DataFrame(rows)
-    table["pareto"] = pareto_front(table)
+    table["pareto"] = pareto_front(table) if len(table) else pd.Series(dtype=bool)
     original = {**original_size.to_dict(), "auc": base.auc, "ks": base.ks, "gini": base.gini, "brier": base.brier}
     return SweepResult(table, original, ctx.cutoff.cutoff, int(seed), skipped)
 

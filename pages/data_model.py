@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.data import MAX_DATA_BYTES, content_hash, numeric_columns, read_table, target_values
+from core.data import MAX_DATA_BYTES, content_hash, default_inputs, numeric_columns, read_table, target_values
 from core.errors import RiskPruneError
 from core.model import MAX_MODEL_BYTES, OUTPUT_KIND_LABELS, OUTPUT_KINDS, load_model
 from core.workspace import EVAL_ALL, EVAL_HOLDOUT
@@ -81,13 +81,13 @@ except RiskPruneError as err:  # a cached file that no longer loads (should not 
 for note in table.notes:
     st.info(note)
 if len(table.sheets) > 1:
-    st.session_state["sheet"] = st.selectbox("Sheet", table.sheets, index=table.sheets.index(st.session_state.get("sheet") or table.sheets[0]), key="sheet_pick")
+    st.session_state["sheet"] = st.selectbox("Sheet", table.sheets, index=table.sheets.index(st.session_state.get("sheet") or table.sheets[0]), key=f"sheet_pick_{dsrc.sha256[:12]}")
 
 st.subheader("Outcome")
 c = choices(model, table)
 cols = list(table.frame.columns)
 col_t, col_b, col_e = st.columns(3)
-target = col_t.selectbox("Target column (the outcome)", cols, index=cols.index(c["target"]), key="target_column")
+target = col_t.selectbox("Target column (the outcome)", cols, index=cols.index(c["target"]), key=f"target_column_{dsrc.sha256[:12]}")
 st.session_state["target"] = target
 try:
     values = target_values(table.frame, target)
@@ -98,7 +98,7 @@ if not values:
     st.error(f"The column '{target}' has no values.")
     st.stop()
 bad_index = values.index(c["bad_value"]) if (target == c["target"] and c["bad_value"] in values) else len(values) - 1
-st.session_state["bad_value"] = col_b.selectbox("Value meaning bad (default)", values, index=bad_index, key="bad_value_pick")
+st.session_state["bad_value"] = col_b.selectbox("Value meaning bad (default)", values, index=bad_index, key=f"bad_value_pick_{dsrc.sha256[:12]}_{target}")
 eval_labels = {EVAL_HOLDOUT: "Held-out test split (enables fine-tuning)", EVAL_ALL: "All rows"}
 current_eval = st.session_state.get("eval_mode")
 
@@ -110,13 +110,15 @@ if model.schema is not None:
     )
 else:
     numeric = numeric_columns(table.frame, exclude=target)
-    default = [x for x in (st.session_state.get("feature_columns") or numeric) if x in numeric]
+    default = [x for x in (st.session_state.get("feature_columns") or default_inputs(table.frame, target, model.n_inputs))
+               if x in numeric]
     picked = st.multiselect(
         f"Dataset columns fed to the model's {model.n_inputs} inputs, in input order",
         numeric, default=default,
         help="The model has no embedded schema, so pick the numeric columns it was trained on; "
-        "the order of selection is the order of the inputs.",
-        key="feature_columns_pick",
+        "the order of selection is the order of the inputs. The default skips identifier columns "
+        "(e.g. applicant_id) and takes the first numeric columns in file order.",
+        key=f"feature_columns_pick_{msrc.sha256[:12]}_{dsrc.sha256[:12]}",
     )
     st.session_state["feature_columns"] = list(picked)
     st.caption(f"{len(picked)} selected of {model.n_inputs} needed.")
@@ -125,7 +127,7 @@ kinds = ["auto", *OUTPUT_KINDS]
 override = st.session_state.get("output_override") or "auto"
 chosen = st.selectbox(
     "Output meaning", kinds, index=kinds.index(override),
-    format_func=lambda k: "Detect automatically" if k == "auto" else OUTPUT_KIND_LABELS[k], key="output_kind_pick",
+    format_func=lambda k: "Detect automatically" if k == "auto" else OUTPUT_KIND_LABELS[k], key=f"output_kind_pick_{msrc.sha256[:12]}",
 )
 st.session_state["output_override"] = None if chosen == "auto" else chosen
 
@@ -137,7 +139,7 @@ except RiskPruneError as err:
 
 mode = col_e.radio(
     "Evaluation rows", [EVAL_HOLDOUT, EVAL_ALL], index=[EVAL_HOLDOUT, EVAL_ALL].index(ws.eval_mode),
-    format_func=eval_labels.get, horizontal=False, key="eval_mode_pick",
+    format_func=eval_labels.get, horizontal=False, key=f"eval_mode_pick_{msrc.sha256[:12]}_{dsrc.sha256[:12]}",
 )
 if mode != ws.eval_mode:
     st.session_state["eval_mode"] = mode

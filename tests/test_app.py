@@ -110,8 +110,10 @@ def test_an_uploaded_schema_less_model_and_csv_are_mapped_and_evaluated(book, up
     upload(at, "model_upload", "my_model.pt", uploaded_model)
     upload(at, "data_upload", "book.csv", csv_bytes(book), "text/csv")
     assert_clean(at)
-    at.selectbox(key="target_column").set_value(TARGET).run()
-    at.multiselect(key="feature_columns_pick").set_value(model_columns()).run()
+    [target] = [w for w in at.selectbox if w.label.startswith("Target column")]
+    target.set_value(TARGET).run()
+    [inputs] = [w for w in at.multiselect if w.label.startswith("Dataset columns fed")]
+    inputs.set_value(model_columns()).run()
     assert_clean(at)
     assert not at.error, [e.value for e in at.error]
     assert metric(at, "Model inputs") == str(len(model_columns()))
@@ -146,3 +148,44 @@ def test_a_bad_upload_shows_an_error_and_keeps_the_working_model():
     assert any("broken.pt" in e.value and "was not used" in e.value for e in at.error)
     go(at, "overview")
     assert metric(at, "Test AUC") == "0.7715"
+
+
+def test_governance_page_shows_air_reasons_and_out_of_time(book):
+    at = open_app("governance", ratio=0.7)
+    assert int(number(metric(at, "Groups below four-fifths (original)"))) >= 0
+    assert 0 <= number(metric(at, "Same principal reason")) <= 100
+    assert any("No out-of-time sample" in i.value for i in at.info)
+    charts = plotly_charts(at)
+    assert len(charts) >= 2  # one AIR chart per default segment column + the reasons chart
+    import pandas as pd
+
+    from conftest import SAMPLE_DATA
+
+    later = pd.read_csv(SAMPLE_DATA).sample(400, random_state=1)
+    upload(at, "oot_upload", "later.csv", later.to_csv(index=False).encode(), "text/csv")
+    assert_clean(at)
+    assert metric(at, "Out-of-time applicants") == "400"
+    assert [m for m in at.metric if m.label == "Score PSI (pruned)"][0].delta in ("stable", "monitor", "significant shift")
+
+
+def test_governance_out_of_time_upload_with_wrong_columns_is_a_clear_error(book):
+    at = open_app("governance")
+    upload(at, "oot_upload", "other_book.csv", csv_bytes(book), "text/csv")
+    assert_clean(at)
+    assert any("does not fit the model" in e.value for e in at.error)
+
+
+def test_report_page_offers_the_model_at_once_and_every_file_after_a_build():
+    at = open_app("report", method="neuron_l1", ratio=0.5)
+    assert any(b.label.startswith("Download pruned model") for b in at.get("download_button"))
+    assert any("Build the report" in i.value for i in at.info)
+    at.button(key="build_report").click().run()
+    assert_clean(at)
+    labels = {b.label for b in at.get("download_button")}
+    assert {"report.html", "report.pdf", "pruned_model.pt", "pruned_model.onnx", "manifest.json",
+            "Download everything (.zip)"} <= labels
+    bundle = next(iter(at.session_state["report_bundles"].values()))
+    html = bundle.files["report.html"].decode("utf-8")
+    assert f"{bundle.content.comparison.pruned.auc:.4f}" in html
+    assert "id='governance'" in html or 'id="governance"' in html
+    assert bundle.files["report.pdf"].startswith(b"%PDF")

@@ -142,3 +142,18 @@ def sweep_result(ws: Workspace, progress=None) -> SweepResult:
     seed = int(st.session_state.get("seed", 0))
     key = (ws.key, seed, repr(sorted(cut.items())))
     return SWEEPS.get_or_compute(key, lambda: _sweep(ws, seed, cut, progress))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Scoring the out-of-time sample…")
+def _out_of_time(ws_key: str, pruned_key: str, oot_sha: str, cutoff: float, _ws: Workspace, _pruned: PrunedModel, _frame):
+    from core.governance import out_of_time
+
+    return out_of_time(_ws, _pruned, _frame, cutoff)
+
+
+def out_of_time_result(ws: Workspace, pruned: PrunedModel, source, cutoff: float):
+    """Both models on the session's out-of-time upload; keyed by both files' hashes and the cutoff."""
+    from core.data import read_table
+
+    frame = read_table(source.data, source.name).frame
+    return _out_of_time(ws.key, pruned.key, source.sha256, float(cutoff), ws, pruned, frame)

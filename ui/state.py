@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data import Table, content_hash, guess_bad_value, numeric_columns, read_table, target_values
+from core.data import Table, content_hash, default_inputs, guess_bad_value, read_table, target_values
 from core.errors import RiskPruneError
 from core.model import LoadedModel, load_model
 from core.workspace import Workspace, bind
@@ -50,18 +50,10 @@ def use_sample() -> None:
     forget_choices(("target", "bad_value", "feature_columns", "output_override", "eval_mode", "sheet"))
 
 
-# The Data & model page's widget keys for each binding choice: forgotten together with the choice,
-# or a widget would hand the previous file's choice back to the next file.
-CHOICE_WIDGETS = {
-    "target": "target_column", "bad_value": "bad_value_pick", "feature_columns": "feature_columns_pick",
-    "output_override": "output_kind_pick", "eval_mode": "eval_mode_pick", "sheet": "sheet_pick",
-}
-
-
 def forget_choices(keys) -> None:
+    """Drop binding choices when a file changes (the page's widgets are keyed by file hash, so they reset too)."""
     for key in keys:
         st.session_state.pop(key, None)
-        st.session_state.pop(CHOICE_WIDGETS.get(key, ""), None)
 
 
 @st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -119,7 +111,7 @@ def choices(model: LoadedModel, table: Table) -> dict:
         bad = schema_bad if schema_bad in values else (guess_bad_value(values) or (values[-1] if values else ""))
     features = st.session_state.get("feature_columns")
     if model.schema is None and features is None:
-        features = numeric_columns(table.frame, exclude=target)
+        features = default_inputs(table.frame, target, model.n_inputs)
     return {
         "target": target,
         "bad_value": bad,

@@ -1,9 +1,8 @@
 """One colour for the original model and one for the pruned model, on every page and in reports."""
-ORIGINAL = "#3b5b92"
-PRUNED = "#e07b39"
+from core.report_content import ORIGINAL_COLOUR as ORIGINAL, PRUNED_COLOUR as PRUNED  # reports use the same two
 NEUTRAL = "#9aa5b1"
 GOOD = "#2e8b57"
 BAD = "#c0392b"
 PARETO = "#2e8b57"
-METHOD_COLOURS = ["#3b5b92", "#e07b39", "#2e8b57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"]
+METHOD_COLOURS = ["#1f4e79", "#e07b39", "#2e8b57", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"]
 PLOT_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), legend_title_text="")

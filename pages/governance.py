@@ -1,0 +1,170 @@
+"""Governance: fair-lending segments, stability of adverse-action reasons, out-of-time robustness."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.data import content_hash, read_table
+from core.errors import RiskPruneError
+from core.governance import FOUR_FIFTHS, SegmentSpec, adverse_action_reasons_for, segment_fairness_for
+from ui.compute import attributions, comparison, current_pruned, explain_sample, out_of_time_result
+from ui.segments import default_segment_columns, segment_candidates
+from ui.state import Source, workspace_or_stop
+from ui.theme import BAD, NEUTRAL, ORIGINAL, PRUNED
+from ui.widgets import chart, download_csv, show_error
+
+BAND_COLOURS = {"stable": "#2e8b57", "monitor": "#e0a800", "significant shift": BAD}
+
+st.title("Governance")
+ws = workspace_or_stop()
+try:
+    cur = current_pruned(ws)
+    cmp = comparison(ws, cur)
+except RiskPruneError as err:
+    show_error(err, "Governance views cannot be computed: ")
+    st.stop()
+cutoff = cmp.cutoff.cutoff
+st.caption(f"Pruned model: {cur.description}. Decisions at cutoff {cutoff:.4f} ({cmp.cutoff.how}). "
+           "Pruning a production credit model is a model change: these views answer the fair-lending and "
+           "model-risk questions a reviewer will ask.")
+
+# ---------------------------------------------------------------- segments
+st.header("Segment fairness")
+frame = ws.data.frame
+candidates = segment_candidates(ws)
+default_cols = default_segment_columns(ws)
+c1, c2 = st.columns([3, 1])
+columns = c1.multiselect("Segment columns", candidates, default=default_cols, key="segment_columns",
+                         help="Numeric columns are cut into quantile bands (or your own edges); text columns are used as they are.")
+bands = c2.number_input("Bands for numeric columns", 2, 10, 4, key="segment_bands")
+edges: dict[str, list[float]] = {}
+numeric_chosen = [c for c in columns if pd.api.types.is_numeric_dtype(frame[c])]
+if numeric_chosen:
+    with st.expander("Own band edges for numeric columns"):
+        for col in numeric_chosen:
+            text = st.text_input(f"Edges for '{col}' (comma separated, e.g. 25, 35, 50)", key=f"edges_{col}")
+            if text.strip():
+                try:
+                    edges[col] = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
+                except ValueError:
+                    st.error(f"'{text}' is not a list of numbers; quantile bands are used for '{col}'.")
+
+if not columns:
+    st.info("Pick at least one segment column (e.g. age, sex, nationality, housing) to see approval rates by group.")
+else:
+    try:
+        specs = [SegmentSpec(c, tuple(edges[c]) if c in edges else None, int(bands)) for c in columns]
+        fair = segment_fairness_for(ws, cur.scores, cutoff, specs)
+    except RiskPruneError as err:
+        show_error(err)
+    else:
+        summary = fair.summary_frame()
+        k = st.columns(3)
+        k[0].metric("Groups below four-fifths (original)", int(summary["flagged_original"].sum()))
+        k[1].metric("Groups below four-fifths (pruned)", int(summary["flagged_pruned"].sum()))
+        k[2].metric("Newly flagged by pruning", int(summary["newly_flagged"].sum()), delta_color="off")
+        for t in fair.tables:
+            tf = t.to_frame()
+            fig = go.Figure()
+            fig.add_bar(x=tf["segment"], y=tf["air_original"], name="original", marker_color=ORIGINAL,
+                        customdata=tf[["rows", "approval_rate_original"]],
+                        hovertemplate="%{x}: AIR %{y:.3f}<br>%{customdata[0]} applicants, %{customdata[1]:.1%} approved<extra></extra>")
+            fig.add_bar(x=tf["segment"], y=tf["air_pruned"], name="pruned", marker_color=PRUNED,
+                        customdata=tf[["rows", "approval_rate_pruned"]],
+                        hovertemplate="%{x}: AIR %{y:.3f}<br>%{customdata[0]} applicants, %{customdata[1]:.1%} approved<extra></extra>")
+            fig.add_hline(y=FOUR_FIFTHS, line_dash="dash", line_color=BAD, annotation_text="four-fifths line (0.8)")
+            fig.update_layout(barmode="group", xaxis_title=t.column, yaxis_title="adverse impact ratio", xaxis_type="category",
+                              yaxis_range=[0, 1.1], height=340)
+            chart(fig, tf, f"Approval parity by {t.column}",
+                  "Each bar is a group's approval rate divided by the best-approved group's; bars under the red line "
+                  "fail the four-fifths rule of thumb used in fair-lending reviews.", key=f"air_{t.column}")
+            st.dataframe(tf[["segment", "rows", "bads", "bad_rate", "auc_original", "auc_pruned", "approval_rate_original",
+                             "approval_rate_pruned", "air_original", "air_pruned", "flips", "note"]],
+                         hide_index=True, key=f"segment_table_{t.column}")
+
+# ---------------------------------------------------------------- reasons
+st.header("Adverse-action reasons")
+st.caption("For each declined applicant the principal reasons are the variables pushing the score most towards "
+           "*bad* (largest positive SHAP values, dummies summed to their variable) — what a lender must tell a "
+           "declined applicant (US ECOA / Regulation B). Pruning should not change them.")
+k_reasons = st.number_input("Reasons per applicant", 1, 8, 4, key="reason_k")
+try:
+    sample = explain_sample(ws, int(st.session_state.get("shap_rows", 500)), int(st.session_state.get("shap_background", 100)),
+                            int(st.session_state.get("shap_seed", 0)))
+    att_o, att_p = attributions(ws, None, sample), attributions(ws, cur, sample)
+    reasons = adverse_action_reasons_for(ws, cur.scores, att_o, att_p, cutoff, k=int(k_reasons))
+except RiskPruneError as err:
+    show_error(err, "Reasons could not be computed: ")
+else:
+    r = st.columns(4)
+    r[0].metric("Declined applicants assessed", f"{reasons.n_assessed:,}",
+                help=reasons.note)
+    r[1].metric("Same principal reason", "n/a" if reasons.n_assessed == 0 else f"{reasons.same_top1_share:.1%}")
+    r[2].metric(f"Same top-{reasons.k} set", "n/a" if reasons.n_assessed == 0 else f"{reasons.same_set_share:.1%}")
+    r[3].metric("Applicants whose reasons changed", f"{reasons.n_changed:,}")
+    st.caption(reasons.note)
+    rf = reasons.reason_frame()
+    if len(rf):
+        top = rf.head(15).iloc[::-1]
+        fig = go.Figure()
+        fig.add_bar(y=top["variable"], x=top["in_top_k_original"], orientation="h", name="original", marker_color=ORIGINAL)
+        fig.add_bar(y=top["variable"], x=top["in_top_k_pruned"], orientation="h", name="pruned", marker_color=PRUNED)
+        fig.update_layout(barmode="group", xaxis_title=f"declined applicants with this variable among their top {reasons.k} reasons",
+                          height=max(320, 28 * len(top)))
+        chart(fig, rf, "How often each variable is given as a reason",
+              "Bars of different length mean the pruned model would tell declined applicants different reasons.",
+              key="reasons")
+        changed = reasons.changed_frame()
+        st.subheader("Declined applicants whose reasons changed")
+        st.dataframe(changed, hide_index=True, key="reasons_changed")
+        download_csv(changed, "changed_reasons.csv", key="csv_reasons_changed", label="Changed reasons (CSV)")
+
+# ---------------------------------------------------------------- out of time
+st.header("Out-of-time robustness")
+st.caption("Upload a later or monitoring sample with the same columns: both models are measured on it, and each "
+           "input variable's distribution is compared with the evaluation rows (characteristic analysis).")
+up = st.file_uploader("Out-of-time dataset (CSV, Parquet or Excel)", type=["csv", "txt", "tsv", "parquet", "pq", "xlsx", "xlsm"],
+                      key="oot_upload")
+if up is not None and st.session_state.get("oot_upload_id") != up.file_id:
+    st.session_state["oot_upload_id"] = up.file_id
+    data = up.getvalue()
+    try:
+        read_table(data, up.name)
+    except RiskPruneError as err:
+        st.session_state["oot_source"] = None
+        st.session_state["oot_error"] = f"'{up.name}' was not used: {err}"
+    else:
+        st.session_state["oot_source"] = Source(up.name, content_hash(data), data)
+        st.session_state.pop("oot_error", None)
+if st.session_state.get("oot_error"):
+    st.error(st.session_state["oot_error"])
+oot_src: Source | None = st.session_state.get("oot_source")
+if oot_src is None:
+    st.info("No out-of-time sample uploaded yet.")
+else:
+    try:
+        oot = out_of_time_result(ws, cur, oot_src, cutoff)
+    except RiskPruneError as err:
+        show_error(err)
+    else:
+        o = st.columns(4)
+        o[0].metric("Out-of-time applicants", f"{oot.n_oot:,}")
+        o[1].metric("AUC out of time (pruned)", f"{oot.oot_pruned.auc:.4f}", f"{oot.oot_pruned.auc - oot.oot_original.auc:+.4f} vs original {oot.oot_original.auc:.4f}")
+        o[2].metric("Score PSI (original)", f"{oot.score_psi_original.value:.4f}", oot.score_psi_original.band, delta_color="off")
+        o[3].metric("Score PSI (pruned)", f"{oot.score_psi_pruned.value:.4f}", oot.score_psi_pruned.band, delta_color="off")
+        for note in oot.notes:
+            st.caption(note)
+        mf = oot.to_frame()
+        st.dataframe(mf, hide_index=True, key="oot_metrics")
+        download_csv(mf, "out_of_time_metrics.csv", key="csv_oot_metrics", label="Out-of-time metrics (CSV)")
+        cf = oot.characteristics.to_frame().sort_values("psi", ascending=True)
+        fig = go.Figure(go.Bar(x=cf["psi"], y=cf["variable"], orientation="h",
+                               marker_color=[BAND_COLOURS.get(b, NEUTRAL) for b in cf["band"]],
+                               text=cf["band"], textposition="outside"))
+        fig.add_vline(x=0.10, line_dash="dot", line_color=NEUTRAL)
+        fig.add_vline(x=0.25, line_dash="dot", line_color=BAD)
+        fig.update_layout(xaxis_title="PSI of the variable (out-of-time vs evaluation rows)", height=max(320, 24 * len(cf)))
+        chart(fig, cf, "Characteristic stability",
+              "Green variables are distributed as before, amber ones should be monitored and red ones have shifted "
+              "enough that both models' numbers on this sample need care.", key="characteristic_psi")

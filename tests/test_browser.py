@@ -1,0 +1,131 @@
+"""End to end in a real browser: the served app, Debian chromium driven by playwright.
+
+Uploads a model and a CSV built here (not the sample), moves the ratio slider with the keyboard
+as a user would, checks that the sparsity chart and KPIs change, downloads the committee report,
+and leaves a screenshot of every page in test-artifacts/.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_available, running_app
+from builders import TARGET, csv_bytes, model_bytes, model_columns, synthetic_book, trained_mlp
+
+pytestmark = pytest.mark.browser
+
+PAGES = ["Overview", "Data & model", "Prune", "Trade-offs", "Explain", "Decision impact", "Governance", "Report & export"]
+
+
+@pytest.fixture(scope="module")
+def browser_inputs(tmp_path_factory):
+    """A schema-less model and a CSV whose numeric columns are the model's inputs in order."""
+    book = synthetic_book(n_rows=1200, seed=11)
+    frame = book[["region", TARGET, *model_columns(), "applicant_id"]].copy()
+    frame["applicant_id"] = frame["applicant_id"].astype(str)  # an ID is text, not an input
+    folder = tmp_path_factory.mktemp("upload")
+    model_path, data_path = folder / "browser_model.pt", folder / "browser_book.csv"
+    model_path.write_bytes(model_bytes(trained_mlp(book, hidden=(32, 16), seed=3)))
+    data_path.write_bytes(csv_bytes(frame))
+    return model_path, data_path
+
+
+@pytest.fixture(scope="module")
+def page(artifacts_dir):
+    if not chromium_available():
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium package.")
+    from playwright.sync_api import sync_playwright
+
+    with running_app(artifacts_dir / "browser-streamlit.log") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
+        pg = context.new_page()
+        pg.set_default_timeout(60_000)
+        pg.goto(url)
+        pg.url_base = url  # type: ignore[attr-defined]
+        yield pg
+        context.close()
+        browser.close()
+
+
+def wait_idle(pg) -> None:
+    """Streamlit shows a 'running' status widget while the script runs; wait until it is gone."""
+    pg.wait_for_timeout(300)
+    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+    pg.wait_for_timeout(200)
+
+
+def open_page(pg, title: str) -> None:
+    pg.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    pg.wait_for_selector("h1")
+    wait_idle(pg)
+
+
+def kpi(pg, label: str) -> str:
+    box = pg.locator('[data-testid="stMetric"]').filter(has=pg.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^{re.escape(label)}$")))
+    return box.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def bar_labels(pg) -> list[str]:
+    """Text labels of the first plotly chart's bars (the layer sparsity chart on the Prune page)."""
+    chart = pg.locator(".js-plotly-plot").first
+    chart.wait_for()
+    return chart.locator("g.barlayer text").evaluate_all("els => els.map(e => e.textContent)")
+
+
+def test_browser_upload_slide_and_screenshot_every_page(page, browser_inputs, artifacts_dir):
+    pg = page
+    pg.get_by_text("0.7715").first.wait_for()  # the sample's test AUC on first start
+    pg.screenshot(path=str(artifacts_dir / "page-0-overview-sample.png"), full_page=True)
+
+    model_path, data_path = browser_inputs
+    open_page(pg, "Data & model")
+    inputs = pg.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    inputs.nth(0).set_input_files(str(model_path))
+    wait_idle(pg)
+    inputs.nth(1).set_input_files(str(data_path))
+    wait_idle(pg)
+    pg.get_by_text("browser_model.pt").first.wait_for()
+    pg.get_by_text("browser_book.csv").first.wait_for()
+    assert kpi(pg, "Model inputs") == str(len(model_columns()))
+    assert kpi(pg, "Rows") == "1,200"
+    assert not pg.locator('[data-testid="stException"]').count()
+
+    open_page(pg, "Prune")
+    before_kpi, before_bars = kpi(pg, "Sparsity"), bar_labels(pg)
+    assert before_kpi == "50%"
+    slider = pg.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
+    slider.focus()
+    for _ in range(6):  # 6 × 5 % steps: 50 % → 80 %
+        slider.press("ArrowRight")
+    wait_idle(pg)
+    pg.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')].some(e => e.innerText.trim() === '80%')",
+        timeout=60_000,
+    )
+    wait_idle(pg)
+    after_bars = bar_labels(pg)
+    assert kpi(pg, "Sparsity") == "80%"
+    # every layer now ~80 % removed (a 16-weight output layer rounds to 13 of 16 = 81 %)
+    assert after_bars != before_bars and all(abs(int(label.rstrip("%")) - 80) <= 7 for label in after_bars)
+    assert not pg.locator('[data-testid="stException"]').count()
+
+    for i, title in enumerate(PAGES):
+        open_page(pg, title)
+        assert not pg.locator('[data-testid="stException"]').count(), title
+        pg.screenshot(path=str(artifacts_dir / f"page-{i + 1}-{re.sub(r'[^a-z]+', '-', title.lower()).strip('-')}.png"), full_page=True)
+
+    # Report & export is the last page visited: build the committee pack and download the HTML report
+    pg.get_by_role("button", name="Build the committee report").click()
+    wait_idle(pg)
+    download_button = pg.get_by_role("button", name="report.html")
+    download_button.wait_for(timeout=180_000)
+    with pg.expect_download() as info:
+        download_button.click()
+    report = artifacts_dir / "browser-report.html"
+    info.value.save_as(str(report))
+    html = report.read_text(encoding="utf-8")
+    assert "browser_model.pt" in html and "browser_book.csv" in html
+    assert re.search(r"id=['\"]summary['\"]", html)
+    pg.screenshot(path=str(artifacts_dir / "page-9-report-built.png"), full_page=True)

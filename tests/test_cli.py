@@ -1,0 +1,189 @@
+"""The headless CLI end to end, on a model and CSV built here (not the sample)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from conftest import ROOT
+from core.data import read_table
+from core.model import load_model, model_to_bytes, predict_pbad
+from core.workspace import bind
+
+OUTPUTS = ("report.html", "report.pdf", "pruned_model.pt", "pruned_model.onnx", "manifest.json")
+
+
+def _cli(*args: str, timeout: int = 180) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
+    env.pop("RISKPRUNE_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A schema-less MLP on 5 numeric columns and a CSV whose columns are not in model order."""
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(3)
+    n = 300
+    frame = pd.DataFrame({
+        "branch": rng.choice(["A", "B", "C"], n), "ltv": rng.normal(size=n), "income": rng.normal(size=n),
+        "status": "", "dti": rng.normal(size=n), "age": rng.normal(size=n), "months": rng.normal(size=n),
+    })
+    logit = 1.2 * frame["dti"] - 0.8 * frame["income"] + 0.6 * frame["ltv"]
+    frame["status"] = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "default", "paid")
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1))
+    X = torch.tensor(frame[["ltv", "income", "dti", "age", "months"]].to_numpy(np.float32))
+    y = torch.tensor((frame["status"] == "default").to_numpy(np.float32))
+    opt = torch.optim.Adam(net.parameters(), lr=0.03)
+    for _ in range(60):
+        opt.zero_grad()
+        nn.functional.binary_cross_entropy_with_logits(net(X).squeeze(1), y).backward()
+        opt.step()
+    (d / "model.pt").write_bytes(model_to_bytes(torch.jit.script(net.eval())))
+    frame.to_csv(d / "loans.csv", index=False)
+    return d
+
+
+def test_report_writes_all_files_with_manifest_hashes(files, tmp_path):
+    out = tmp_path / "out"
+    res = _cli("report", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--target", "status",
+               "--bad", "default", "--method", "neuron_l2", "--ratio", "0.5", "--out", str(out), "--seed", "3",
+               "--sweep-ratios", "0,0.5", "--explain-rows", "60", "--explain-background", "20", "--bootstrap", "50",
+               "--eval-mode", "holdout", "--fine-tune-epochs", "2", "--approval-rate", "0.7")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == ""  # results go to files, progress to stderr
+    assert "pruning" in res.stderr and "wrote" in res.stderr and "Traceback" not in res.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUTS)  # no temp files left behind
+    manifest = json.loads((out / "manifest.json").read_text())
+    for name in OUTPUTS[:-1]:
+        assert manifest["outputs"][name]["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
+    assert manifest["inputs"]["model"]["sha256"] == hashlib.sha256((files / "model.pt").read_bytes()).hexdigest()
+    assert manifest["inputs"]["data"]["sha256"] == hashlib.sha256((files / "loans.csv").read_bytes()).hexdigest()
+    s = manifest["settings"]
+    assert s["prune"] == {"method": "neuron_l2", "method_label": "Neurons by L2 norm (structured)", "ratio": 0.5, "overrides": {}, "seed": 3}
+    assert s["fine_tune"]["epochs"] == 2 and s["fine_tune"]["seed"] == 3
+    assert s["evaluation"]["mode"] == "holdout" and s["cutoff"]["approval_rate"] == 0.7
+    assert s["inputs"] == ["ltv", "income", "dti", "age", "months"]  # default: numeric columns in file order
+    assert manifest["seeds"]["bootstrap"] == 3 and manifest["seeds"]["explain"] == 3
+    # the exported model is the one the report describes: its AUC on the evaluation rows is the manifest's
+    model = load_model((out / "pruned_model.pt").read_bytes(), "pruned_model.pt")
+    ws = bind(load_model((files / "model.pt").read_bytes()), read_table((files / "loans.csv").read_bytes(), "loans.csv").frame,
+              "status", "default", eval_mode="holdout")
+    from core.metrics import auc
+
+    assert auc(predict_pbad(model.module, ws.X_eval, ws.output.kind), ws.y_eval) == manifest["results"]["auc_pruned"]
+    html = (out / "report.html").read_text()
+    assert f"{manifest['results']['auc_pruned']:.4f}" in html and "id='tradeoffs'" in html
+
+
+def test_report_with_explicit_features_and_no_sweep(files, tmp_path):
+    out = tmp_path / "o2"
+    res = _cli("report", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--target", "status",
+               "--bad", "default", "--method", "magnitude_layer", "--ratio", "0.3", "--out", str(out),
+               "--features", "months,age,dti,income,ltv", "--no-sweep", "--explain-rows", "40", "--explain-background", "20",
+               "--bootstrap", "20", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.strip() == ""  # --quiet
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["settings"]["inputs"] == ["months", "age", "dti", "income", "ltv"]
+    assert manifest["settings"]["sweep"] is None and manifest["settings"]["state"] == "masked"
+    assert "id='tradeoffs'" not in (out / "report.html").read_text()
+
+
+BAD_INPUTS = [
+    (["--target", "status", "--bad", "late", "--method", "random", "--ratio", "0.5"], "'late' does not occur"),
+    (["--target", "status", "--bad", "default", "--method", "random", "--ratio", "1.5"], "outside"),
+    (["--target", "status", "--bad", "default", "--method", "random", "--ratio", "0.5", "--features", "ltv,salary"], "salary"),
+    (["--target", "status", "--bad", "default", "--method", "random", "--ratio", "0.5", "--features", "ltv,income"], "5 inputs"),
+    (["--target", "status", "--bad", "default", "--method", "random", "--ratio", "0.5", "--fine-tune-epochs", "2",
+      "--eval-mode", "all"], "holdout"),
+    (["--target", "status", "--bad", "default", "--method", "prune_everything", "--ratio", "0.5"], "invalid choice"),
+    (["--target", "status", "--bad", "default", "--method", "random", "--ratio", "0.5", "--cutoff", "0.3",
+      "--approval-rate", "0.5"], "not allowed with"),
+    (["--bad", "default", "--method", "random", "--ratio", "0.5"], "--target"),
+]
+
+
+@pytest.mark.parametrize("args,needle", [BAD_INPUTS[0], BAD_INPUTS[5]])
+def test_bad_input_exits_non_zero_with_one_line_reason(files, tmp_path, args, needle):
+    out = tmp_path / "bad"
+    res = _cli("report", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--out", str(out), "--quiet", *args)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert needle in lines[0]
+    assert not out.exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("args,needle", BAD_INPUTS)
+def test_every_bad_input_gets_one_line_reason_in_process(files, tmp_path, capsys, args, needle):
+    """Same entry point without a subprocess per case (fast); argparse exits via SystemExit."""
+    from core.__main__ import main
+
+    out = tmp_path / "bad"
+    argv = ["report", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--out", str(out), "--quiet", *args]
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert needle in lines[0]
+    assert not out.exists()
+
+
+def test_missing_and_pickled_model_are_refused(files, tmp_path):
+    res = _cli("report", "--model", str(tmp_path / "none.pt"), "--data", str(files / "loans.csv"), "--target", "status",
+               "--bad", "default", "--method", "random", "--ratio", "0.5", "--out", str(tmp_path / "o"))
+    assert res.returncode == 2 and "does not exist" in res.stderr and "Traceback" not in res.stderr
+    torch.save(nn.Linear(5, 1), tmp_path / "pickled.pt")
+    res = _cli("sweep", "--model", str(tmp_path / "pickled.pt"), "--data", str(files / "loans.csv"), "--target", "status",
+               "--bad", "default", "--out", str(tmp_path / "s.csv"), "--quiet")
+    assert res.returncode == 2 and "pickle" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_sweep_writes_csv(files, tmp_path):
+    out = tmp_path / "sweep.csv"
+    res = _cli("sweep", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--target", "status",
+               "--bad", "default", "--out", str(out), "--methods", "magnitude_layer,neuron_l1,input_features",
+               "--ratios", "0,0.5,0.9", "--cutoff", "0.4")
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(out)
+    assert len(table) == 9 and set(table["method"]) == {"magnitude_layer", "neuron_l1", "input_features"}
+    assert {"auc", "ks", "nonzeros", "file_bytes", "flips", "psi", "pareto"} <= set(table.columns)
+    assert (table["cutoff"] == 0.4).all()
+    base = table[table["ratio"] == 0]
+    assert np.allclose(base["auc"], base["auc"].iloc[0])  # ratio 0 of every method is the original
+    assert "sweep" in res.stderr and "wrote" in res.stderr
+
+
+def test_help_documents_every_option():
+    res = _cli("report", "--help")
+    assert res.returncode == 0
+    text = " ".join(res.stdout.split())
+    for opt in ("--model", "--data", "--target", "--bad", "--method", "--ratio", "--out", "--seed", "--features",
+                "--eval-mode", "--cutoff", "--approval-rate", "--fine-tune-epochs", "--no-sweep", "--explain-rows"):
+        assert opt in text
+    assert "numeric columns" in text and "Exit codes" in text
+
+    from core.__main__ import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices
+    sweep_help = " ".join(sub["sweep"].format_help().split())
+    assert "--methods" in sweep_help and "--ratios" in sweep_help and "--features" in sweep_help
+    top = parser.format_help()
+    assert "report" in top and "sweep" in top
+    for p in sub.values():  # every option has a help text
+        assert all(a.help for a in p._actions), [a.dest for a in p._actions if not a.help]
