@@ -40,7 +40,6 @@ from .metrics import (
     auc,
     check_cutoff,
     decline,
-    flips,
     psi,
     psi_band,
     psi_from_counts,
@@ -281,22 +280,26 @@ def _safe_auc(s: np.ndarray, y: np.ndarray) -> float:
 
 def _segment_table(seg: Segmentation, so: np.ndarray, sp: np.ndarray, y: np.ndarray, cutoff: float, threshold: float) -> SegmentTable:
     stats: list[dict[str, Any]] = []
+    # decisions once for all groups (the same rule core.metrics.flips applies), counted per group
+    dec_o, dec_p = decline(so, cutoff), decline(sp, cutoff)
     for g in seg.groups:
         m = seg.labels == g
         ys, a, b = y[m], so[m], sp[m]
+        do, dp = dec_o[m], dec_p[m]
         n, bads = int(m.sum()), int(ys.sum())
         notes = []
         if bads in (0, n):
             notes.append(f"only {'bad' if bads == n else 'good'} applicants: AUC undefined")
         if n < SMALL_SEGMENT_ROWS:
             notes.append(f"only {n} rows (< {SMALL_SEGMENT_ROWS}): rates are noisy")
-        fl = flips(a, b, ys, cutoff)
+        bad = ys == 1
         stats.append(dict(
             column=seg.column, segment=g, rows=n, bads=bads, bad_rate=bads / n,
             auc_original=_safe_auc(a, ys), auc_pruned=_safe_auc(b, ys),
-            approval_rate_original=float((~decline(a, cutoff)).mean()),
-            approval_rate_pruned=float((~decline(b, cutoff)).mean()),
-            flips=fl.count, good_declined=fl.good_declined, bad_approved=fl.bad_approved, note="; ".join(notes),
+            approval_rate_original=float((~do).mean()),
+            approval_rate_pruned=float((~dp).mean()),
+            flips=int((do != dp).sum()), good_declined=int((~do & dp & ~bad).sum()),
+            bad_approved=int((do & ~dp & bad).sum()), note="; ".join(notes),
         ))
     air_o, ref_o = adverse_impact_ratios([s["approval_rate_original"] for s in stats])
     air_p, ref_p = adverse_impact_ratios([s["approval_rate_pruned"] for s in stats])

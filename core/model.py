@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import special
 import torch
 from torch import nn
 
@@ -217,7 +218,7 @@ def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_B
             "The model has no Linear layer, so there is nothing RiskPrune can prune.",
             "RiskPrune prunes fully connected (nn.Linear) networks such as tabular MLPs.",
         )
-    n_inputs = int(linears[0].in_features or 0)
+    n_inputs = _input_width(scripted, int(linears[0].in_features or 0))
     if schema is not None and len(schema.input_names) != n_inputs:
         raise ModelError(
             f"The embedded schema describes {len(schema.input_names)} inputs but the first layer "
@@ -237,6 +238,18 @@ def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_B
         structure_note=note,
         output_hint=_structural_output_hint(eager),
     )
+
+
+def _input_width(scripted: nn.Module, first_linear_in: int) -> int:
+    """Width of the model's input: the first Linear's, unless an input selector (left by
+    input-feature pruning) sits in front of it and keeps the original interface."""
+    for module in scripted.modules():
+        kind = getattr(module, "original_name", type(module).__name__)
+        if kind == "Linear":
+            break
+        if kind == "SelectInputs":
+            return int(module.n_inputs)
+    return first_linear_in
 
 
 def describe_layers(module: nn.Module) -> list[LayerInfo]:
@@ -399,7 +412,7 @@ def detect_output_kind(raw: np.ndarray, hint: str | None = None) -> OutputSpec:
 def pbad_from_raw(raw: np.ndarray, kind: str) -> np.ndarray:
     """P(bad) in [0, 1] from raw outputs of the given kind (class 1 = bad for two outputs)."""
     if kind == "logit":
-        return 1.0 / (1.0 + np.exp(-raw[:, 0]))
+        return special.expit(raw[:, 0])  # no overflow warning for very negative logits
     if kind == "probability":
         return np.clip(raw[:, 0], 0.0, 1.0)
     if kind == "two_class_logits":

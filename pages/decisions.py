@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import RiskPruneError
-from core.metrics import DEFAULT_LGD, expected_loss, score_deciles, strategy_curve
-from ui.compute import comparison, current_pruned
+from core.metrics import DEFAULT_LGD, expected_loss
+from ui.compute import comparison, current_pruned, decision_curves
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
 from ui.widgets import chart, download_csv, show_error
@@ -73,8 +73,8 @@ chart(pf, tab, f"Score distribution by decile — PSI {cmp.psi.value:.4f} ({cmp.
 st.subheader("Calibration and strategy")
 c1, c2 = st.columns(2)
 with c1:
-    dec_o = score_deciles(ws.original_scores, ws.y_eval).assign(model="original")
-    dec_p = score_deciles(cur.scores, ws.y_eval).assign(model="pruned")
+    (dec_o, st_o), (dec_p, st_p) = decision_curves(ws, None), decision_curves(ws, cur)
+    dec_o, dec_p = dec_o.assign(model="original"), dec_p.assign(model="pruned")
     dec = pd.concat([dec_o, dec_p], ignore_index=True)
     cf = go.Figure()
     top = float(max(dec["mean_pd"].max(), dec["observed_bad_rate"].max(), 0.05)) * 1.05
@@ -89,8 +89,7 @@ with c1:
           "Points on the dotted line mean the predicted default rate matches what actually happened in that decile.",
           key="calibration")
 with c2:
-    st_o = strategy_curve(ws.original_scores, ws.y_eval).assign(model="original")
-    st_p = strategy_curve(cur.scores, ws.y_eval).assign(model="pruned")
+    st_o, st_p = st_o.assign(model="original"), st_p.assign(model="pruned")
     strat = pd.concat([st_o, st_p], ignore_index=True)
     sf = go.Figure()
     for name, d, colour in (("original", st_o, ORIGINAL), ("pruned", st_p, PRUNED)):

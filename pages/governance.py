@@ -7,12 +7,13 @@ import streamlit as st
 
 from core.data import content_hash, read_table
 from core.errors import RiskPruneError
-from core.governance import FOUR_FIFTHS, SegmentSpec, adverse_action_reasons_for, segment_fairness_for
-from ui.compute import attributions, comparison, current_pruned, explain_sample, out_of_time_result
+from core.governance import FOUR_FIFTHS, SegmentSpec
+from ui.compute import comparison, current_pruned, explain_sample, out_of_time_result, segments
+from ui.compute import reasons as reason_stability
 from ui.segments import default_segment_columns, segment_candidates
 from ui.state import Source, workspace_or_stop
 from ui.theme import BAD, NEUTRAL, ORIGINAL, PRUNED
-from ui.widgets import chart, download_csv, show_error
+from ui.widgets import chart, download_csv, reference_line, show_error
 
 BAND_COLOURS = {"stable": "#2e8b57", "monitor": "#e0a800", "significant shift": BAD}
 
@@ -55,7 +56,7 @@ if not columns:
 else:
     try:
         specs = [SegmentSpec(c, tuple(edges[c]) if c in edges else None, int(bands)) for c in columns]
-        fair = segment_fairness_for(ws, cur.scores, cutoff, specs)
+        fair = segments(ws, cur, cutoff, specs)
     except RiskPruneError as err:
         show_error(err)
     else:
@@ -73,7 +74,7 @@ else:
             fig.add_bar(x=tf["segment"], y=tf["air_pruned"], name="pruned", marker_color=PRUNED,
                         customdata=tf[["rows", "approval_rate_pruned"]],
                         hovertemplate="%{x}: AIR %{y:.3f}<br>%{customdata[0]} applicants, %{customdata[1]:.1%} approved<extra></extra>")
-            fig.add_hline(y=FOUR_FIFTHS, line_dash="dash", line_color=BAD, annotation_text="four-fifths line (0.8)")
+            reference_line(fig, y=FOUR_FIFTHS, text="four-fifths line (0.8)", colour=BAD, dash="dash")
             fig.update_layout(barmode="group", xaxis_title=t.column, yaxis_title="adverse impact ratio", xaxis_type="category",
                               yaxis_range=[0, 1.1], height=340)
             chart(fig, tf, f"Approval parity by {t.column}",
@@ -92,8 +93,7 @@ k_reasons = st.number_input("Reasons per applicant", 1, 8, 4, key="reason_k")
 try:
     sample = explain_sample(ws, int(st.session_state.get("shap_rows", 500)), int(st.session_state.get("shap_background", 100)),
                             int(st.session_state.get("shap_seed", 0)))
-    att_o, att_p = attributions(ws, None, sample), attributions(ws, cur, sample)
-    reasons = adverse_action_reasons_for(ws, cur.scores, att_o, att_p, cutoff, k=int(k_reasons))
+    reasons = reason_stability(ws, cur, sample, cutoff, int(k_reasons))
 except RiskPruneError as err:
     show_error(err, "Reasons could not be computed: ")
 else:
@@ -162,8 +162,8 @@ else:
         fig = go.Figure(go.Bar(x=cf["psi"], y=cf["variable"], orientation="h",
                                marker_color=[BAND_COLOURS.get(b, NEUTRAL) for b in cf["band"]],
                                text=cf["band"], textposition="outside"))
-        fig.add_vline(x=0.10, line_dash="dot", line_color=NEUTRAL)
-        fig.add_vline(x=0.25, line_dash="dot", line_color=BAD)
+        reference_line(fig, x=0.10, text="monitor", colour=NEUTRAL)
+        reference_line(fig, x=0.25, text="significant", colour=BAD)
         fig.update_layout(xaxis_title="PSI of the variable (out-of-time vs evaluation rows)", height=max(320, 24 * len(cf)))
         chart(fig, cf, "Characteristic stability",
               "Green variables are distributed as before, amber ones should be monitored and red ones have shifted "

@@ -14,7 +14,7 @@ from ui.compute import comparison, current_pruned, fine_tuned_for, pruned_base, 
 from ui.controls import current_spec
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
-from ui.widgets import chart, download_csv, fmt_bytes, show_error
+from ui.widgets import chart, download_csv, fmt_bytes, reference_line, show_error
 
 MAX_HEATMAP_CELLS = 256  # per side; larger layers are shown as the share kept per block
 
@@ -59,7 +59,7 @@ fig.add_bar(x=layers["layer"], y=layers["sparsity"], marker_color=PRUNED, name="
             customdata=np.stack([layers["nonzero_weights"], layers["total_weights"], layers["neurons_kept"], layers["neurons_total"]], axis=1),
             hovertemplate="layer %{x}: %{y:.1%} removed<br>%{customdata[0]:,} of %{customdata[1]:,} weights left"
                           "<br>%{customdata[2]} of %{customdata[3]} neurons active<extra></extra>")
-fig.add_hline(y=res.sparsity, line_dash="dot", line_color=NEUTRAL, annotation_text=f"whole model {res.sparsity:.0%}")
+reference_line(fig, y=res.sparsity, text=f"whole model {res.sparsity:.0%}", colour=NEUTRAL)
 fig.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1.08], xaxis_title="Linear layer", yaxis_title="weights removed", xaxis_type="category")
 chart(fig, layers, "Layer sparsity",
       "Each bar is the share of a layer's weights that this setting removes; the original model has none removed.",
@@ -171,7 +171,7 @@ if stored and stored[0] == sens_key:
     for i, (name, g) in enumerate(sens.groupby("layer", sort=False)):
         sf.add_scatter(x=g["ratio"], y=g["auc_drop"], mode="lines+markers", name=f"layer {name}",
                        line_color=METHOD_COLOURS[i % len(METHOD_COLOURS)])
-    sf.add_hline(y=0, line_color=NEUTRAL)
+    reference_line(sf, y=0, colour=NEUTRAL, dash="solid")
     sf.update_layout(xaxis_tickformat=".0%", xaxis_title="share of this layer pruned", yaxis_title="AUC drop (original − pruned)")
     chart(sf, sens, "AUC drop when one layer is pruned",
           "Higher lines mean the model loses more ranking power when only that layer is pruned.", key="sensitivity", height=360)

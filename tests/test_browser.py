@@ -50,10 +50,14 @@ def page(artifacts_dir):
 
 
 def wait_idle(pg) -> None:
-    """Streamlit shows a 'running' status widget while the script runs; wait until it is gone."""
+    """Wait until the script run triggered by the last action has finished (stApp's script state)."""
     pg.wait_for_timeout(300)
-    pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
-    pg.wait_for_timeout(200)
+    pg.wait_for_function(
+        "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+        " return app && app.getAttribute('data-test-script-state') !== 'running'; }",
+        timeout=180_000,
+    )
+    pg.wait_for_timeout(300)
 
 
 def open_page(pg, title: str) -> None:

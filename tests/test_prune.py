@@ -602,8 +602,7 @@ def _schema() -> FeatureSchema:
 @pytest.mark.parametrize("arch,method", [
     ("plain", "magnitude_layer"), ("plain", "neuron_l1"), ("batchnorm", "neuron_l2"), ("batchnorm", "random"),
     ("residual", "neuron_l1"), ("residual", "magnitude_global"), ("two_class", "neuron_l2"),
-    pytest.param("plain", "input_features", marks=pytest.mark.xfail(
-        strict=True, reason="core/model.py load_model takes n_inputs from the first Linear, not from SelectInputs")),
+    ("plain", "input_features"),
 ])
 def test_pruned_model_exports_as_torchscript_and_reloads_identically(data, arch, method):
     X, _ = data

@@ -132,9 +132,12 @@ def explain_sample(ws: Workspace, n_rows: int = 500, n_background: int = 100, se
 
 
 def attributions(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSample) -> Attributions:
-    sample_key = f"{sample.seed}|{len(sample.rows)}|{len(sample.background)}|{sample.n_available}"
     model_key = "original" if pruned is None else pruned.key
-    return _attributions(ws.key, model_key, sample_key, ws, pruned, sample)
+    return _attributions(ws.key, model_key, _sample_key(sample), ws, pruned, sample)
+
+
+def _sample_key(sample: ExplainSample) -> str:
+    return f"{sample.seed}|{len(sample.rows)}|{len(sample.background)}|{sample.n_available}"
 
 
 def sweep_result(ws: Workspace, progress=None) -> SweepResult:
@@ -157,3 +160,41 @@ def out_of_time_result(ws: Workspace, pruned: PrunedModel, source, cutoff: float
 
     frame = read_table(source.data, source.name).frame
     return _out_of_time(ws.key, pruned.key, source.sha256, float(cutoff), ws, pruned, frame)
+
+
+@st.cache_resource(max_entries=PRUNE_ENTRIES, show_spinner=False)
+def _curves(ws_key: str, model_key: str, _ws: Workspace, _scores):
+    from core.metrics import score_deciles, strategy_curve
+
+    return score_deciles(_scores, _ws.y_eval), strategy_curve(_scores, _ws.y_eval)
+
+
+def decision_curves(ws: Workspace, pruned: PrunedModel | None):
+    """(calibration deciles, strategy curve) of the original (None) or a pruned model; read-only use."""
+    scores = ws.original_scores if pruned is None else pruned.scores
+    return _curves(ws.key, "original" if pruned is None else pruned.key, ws, scores)
+
+
+@st.cache_resource(max_entries=PRUNE_ENTRIES, show_spinner=False)
+def _segments(ws_key: str, pruned_key: str, cutoff: float, specs_key: str, _ws: Workspace, _pruned: PrunedModel, _specs):
+    from core.governance import segment_fairness_for
+
+    return segment_fairness_for(_ws, _pruned.scores, cutoff, list(_specs))
+
+
+def segments(ws: Workspace, pruned: PrunedModel, cutoff: float, specs):
+    return _segments(ws.key, pruned.key, float(cutoff), repr(specs), ws, pruned, tuple(specs))
+
+
+@st.cache_resource(max_entries=PRUNE_ENTRIES, show_spinner=False)
+def _reasons(ws_key: str, pruned_key: str, sample_key: str, cutoff: float, k: int, _ws: Workspace, _pruned: PrunedModel,
+             _att_o: Attributions, _att_p: Attributions):
+    from core.governance import adverse_action_reasons_for
+
+    return adverse_action_reasons_for(_ws, _pruned.scores, _att_o, _att_p, cutoff, k=k)
+
+
+def reasons(ws: Workspace, pruned: PrunedModel, sample: ExplainSample, cutoff: float, k: int):
+    """Adverse-action reason stability on the Explain page's SHAP sample (attributions cached too)."""
+    att_o, att_p = attributions(ws, None, sample), attributions(ws, pruned, sample)
+    return _reasons(ws.key, pruned.key, _sample_key(sample), float(cutoff), int(k), ws, pruned, att_o, att_p)
