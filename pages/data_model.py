@@ -47,7 +47,7 @@ with col_m:
         _accept("model", up)
 with col_d:
     up = st.file_uploader(
-        "Dataset (CSV, Parquet or Excel)", type=["csv", "txt", "tsv", "parquet", "pq", "xlsx", "xlsm"],
+        "Dataset (CSV, Parquet or Excel)", type=["csv", "txt", "tsv", "parquet", "pq", "xlsx", "xlsm", "xls"],
         key="data_upload", max_upload_size=MAX_DATA_BYTES // (1024 * 1024),
     )
     if up is not None and st.session_state.get("data_upload_id") != up.file_id:

@@ -32,8 +32,8 @@ k[0].metric("Approval rate", f"{p.approval_rate:.1%}", f"{(p.approval_rate - o.a
             delta_color="off")
 k[1].metric("Bad rate of approved", f"{p.approved_bad_rate:.1%}",
             f"{(p.approved_bad_rate - o.approved_bad_rate) * 100:+.1f} pts vs {o.approved_bad_rate:.1%}", delta_color="inverse")
-k[2].metric("Decisions flipped", f"{f.count:,}", f"{f.share:.1%} of applicants", delta_color="off")
-k[3].metric("Score PSI", f"{cmp.psi.value:.4f}", cmp.psi.band, delta_color="off",
+k[2].metric("Decisions flipped", f"{f.count:,}", f"{f.share:.1%} of applicants", delta_color="off", delta_arrow="off")
+k[3].metric("Score PSI", f"{cmp.psi.value:.4f}", cmp.psi.band, delta_color="off", delta_arrow="off",
             help="Population stability index of the pruned scores against the original's deciles: "
                  "< 0.10 stable, 0.10–0.25 monitor, > 0.25 significant shift.")
 k[4].metric("Rank correlation", "n/a" if not np.isfinite(cmp.spearman) else f"{cmp.spearman:.4f}",

@@ -49,9 +49,10 @@ k2.metric("Kendall τ", f"{shift.kendall:.3f}")
 k3.metric("Top-5 overlap", f"{shift.top_overlap.get(5, float('nan')):.0%}")
 k4.metric("Top-10 overlap", f"{shift.top_overlap.get(10, float('nan')):.0%}")
 k5.metric("Flagged", f"{len(shift.flagged)}")
-exact = "exact DeepSHAP" if att_o.exact and att_p.exact else "sampled approximation"
+explainers = att_o.label if att_o.label == att_p.label else f"{att_o.label} (original) / {att_p.label} (pruned)"
+exact = "" if att_o.exact and att_p.exact else " — a sampled approximation"
 st.caption(
-    f"Explainer: {att_o.label} / {att_p.label} ({exact}); {att_o.n_rows} explained rows and "
+    f"Explainer: {explainers}{exact}; {att_o.n_rows} explained rows and "
     f"{len(sample.background)} background rows drawn from the evaluation rows with seed {sample.seed}. "
     "Attributions are on the log-odds of default; mean |φ| is the average size of a variable's push."
 )

@@ -124,7 +124,7 @@ else:
 st.header("Out-of-time robustness")
 st.caption("Upload a later or monitoring sample with the same columns: both models are measured on it, and each "
            "input variable's distribution is compared with the evaluation rows (characteristic analysis).")
-up = st.file_uploader("Out-of-time dataset (CSV, Parquet or Excel)", type=["csv", "txt", "tsv", "parquet", "pq", "xlsx", "xlsm"],
+up = st.file_uploader("Out-of-time dataset (CSV, Parquet or Excel)", type=["csv", "txt", "tsv", "parquet", "pq", "xlsx", "xlsm", "xls"],
                       key="oot_upload")
 if up is not None and st.session_state.get("oot_upload_id") != up.file_id:
     st.session_state["oot_upload_id"] = up.file_id
@@ -151,8 +151,8 @@ else:
         o = st.columns(4)
         o[0].metric("Out-of-time applicants", f"{oot.n_oot:,}")
         o[1].metric("AUC out of time (pruned)", f"{oot.oot_pruned.auc:.4f}", f"{oot.oot_pruned.auc - oot.oot_original.auc:+.4f} vs original {oot.oot_original.auc:.4f}")
-        o[2].metric("Score PSI (original)", f"{oot.score_psi_original.value:.4f}", oot.score_psi_original.band, delta_color="off")
-        o[3].metric("Score PSI (pruned)", f"{oot.score_psi_pruned.value:.4f}", oot.score_psi_pruned.band, delta_color="off")
+        o[2].metric("Score PSI (original)", f"{oot.score_psi_original.value:.4f}", oot.score_psi_original.band, delta_color="off", delta_arrow="off")
+        o[3].metric("Score PSI (pruned)", f"{oot.score_psi_pruned.value:.4f}", oot.score_psi_pruned.band, delta_color="off", delta_arrow="off")
         for note in oot.notes:
             st.caption(note)
         mf = oot.to_frame()

@@ -50,7 +50,7 @@ k[3].metric("File size", fmt_bytes(p.file_bytes), f"{pct(p.file_bytes, o.file_by
             help="Bytes of the TorchScript file RiskPrune exports (schema included), measured by saving it.")
 k[4].metric("AUC", f"{cmp.pruned.auc:.4f}", f"{cmp.delta('auc'):+.4f} vs {cmp.original.auc:.4f}")
 k[5].metric("KS", f"{cmp.pruned.ks:.4f}", f"{cmp.delta('ks'):+.4f} vs {cmp.original.ks:.4f}")
-k[6].metric("Decision flips", f"{cmp.flips.count:,}", f"{cmp.flips.share:.1%} of {cmp.flips.n:,}", delta_color="off")
+k[6].metric("Decision flips", f"{cmp.flips.count:,}", f"{cmp.flips.share:.1%} of {cmp.flips.n:,}", delta_color="off", delta_arrow="off")
 
 layers = res.layer_frame()
 fig = go.Figure()

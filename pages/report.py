@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections import OrderedDict
 
 import pandas as pd
 import streamlit as st
@@ -14,7 +15,7 @@ from core.explain import importance_shift
 from core.governance import adverse_action_reasons_for, segment_fairness_for
 from core.report import MANIFEST, MODEL_ONNX, MODEL_PT, REPORT_HTML, REPORT_PDF, ReportOptions, ReportRun, build_bundle, content_for
 from core.report_content import headline
-from ui.compute import attributions, comparison, current_pruned, explain_sample, sweep_result
+from ui.compute import attributions, bounded_put, comparison, current_pruned, explain_sample, sweep_result
 from ui.controls import current_spec, cutoff_args
 from ui.segments import default_segment_columns
 from ui.state import workspace_or_stop
@@ -39,9 +40,10 @@ res = cur.result
 st.subheader("Pruned model")
 st.caption(f"{cur.description}. {res.state_note.capitalize()}.")
 k = st.columns(3)
-k[0].metric("Stored parameters", f"{res.size.parameters:,}", f"{res.size.parameters - res.original_size.parameters:+,}", delta_color="off")
-k[1].metric("Non-zero parameters", f"{res.size.nonzeros:,}", f"{res.size.nonzeros - res.original_size.nonzeros:+,}", delta_color="off")
-k[2].metric("File size", fmt_bytes(res.size.file_bytes), f"vs {fmt_bytes(res.original_size.file_bytes)}", delta_color="off")
+for col, label, new, old in ((k[0], "Stored parameters", res.size.parameters, res.original_size.parameters),
+                             (k[1], "Non-zero parameters", res.size.nonzeros, res.original_size.nonzeros)):
+    col.metric(label, f"{new:,}", f"{new - old:+,} vs {old:,}", delta_color="off", delta_arrow="auto" if new != old else "off")
+k[2].metric("File size", fmt_bytes(res.size.file_bytes), f"vs {fmt_bytes(res.original_size.file_bytes)}", delta_color="off", delta_arrow="off")
 try:
     model_file = torchscript_bytes(res)
 except RiskPruneError as err:
@@ -66,7 +68,7 @@ include_governance = st.toggle("Include the governance section (segment fairness
                                value=True, key="report_governance")
 bundle_key = (ws.key, cur.key, repr(sorted(cutoff_args().items())), seed, explain_rows, explain_bg, explain_seed,
               include_governance, tuple(st.session_state.get("segment_columns") or ()))
-bundles: dict = st.session_state.setdefault("report_bundles", {})
+bundles: OrderedDict = st.session_state.setdefault("report_bundles", OrderedDict())
 
 if st.button("Build the committee report", key="build_report", type="primary"):
     status = st.status("Building the report…", expanded=True)
@@ -103,18 +105,14 @@ if st.button("Build the committee report", key="build_report", type="primary"):
         status.update(label="The report could not be built", state="error")
         show_error(err)
     else:
-        bundles[bundle_key] = bundle
-        while len(bundles) > BUNDLES_PER_SESSION:
-            bundles.pop(next(iter(bundles)))
+        bounded_put(bundles, bundle_key, bundle, BUNDLES_PER_SESSION)
         status.update(label="Report ready", state="complete", expanded=False)
 
 bundle = bundles.get(bundle_key)
 if bundle is None:
     st.info("Build the report for the current setting to download it. Changing the setting in the sidebar needs a new build.")
 else:
-    h = st.columns(len(headline(bundle.content)))
-    for col, (label, value) in zip(h, headline(bundle.content)):
-        col.metric(label, value)
+    st.markdown("\n".join(f"- **{label}:** {value}" for label, value in headline(bundle.content)))
     cols = st.columns(5)
     for col, name in zip(cols, (REPORT_HTML, REPORT_PDF, MODEL_PT, MODEL_ONNX, MANIFEST)):
         if name in bundle.files:

@@ -114,11 +114,16 @@ def run_fine_tuning(ws: Workspace, spec: PruneSpec, ft_spec: FineTuneSpec, progr
     base = pruned_base(ws, spec)
     result = fine_tune(base.result, ws.X_train, ws.y_train, ws.output.kind, ft_spec, progress=progress)
     tuned = scored(ws, result)
-    store = _fine_tuned_store()
-    store[(ws.key, spec.key)] = tuned
-    while len(store) > FINE_TUNED_PER_SESSION:
-        store.popitem(last=False)
+    bounded_put(_fine_tuned_store(), (ws.key, spec.key), tuned, FINE_TUNED_PER_SESSION)
     return tuned
+
+
+def bounded_put(store: OrderedDict, key, value, limit: int) -> None:
+    """Insert as newest and drop the oldest entries beyond ``limit`` (per-session stores stay bounded)."""
+    store[key] = value
+    store.move_to_end(key)
+    while len(store) > limit:
+        store.popitem(last=False)
 
 
 def comparison(ws: Workspace, pruned: PrunedModel, bootstrap: int = 0) -> Comparison:
