@@ -9,24 +9,20 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import warnings
-from pathlib import Path
-from typing import Callable, Iterable, Union
 
 import numpy as np
 import torch
 from torch import nn
 
 from .errors import ModelError
+from .files import atomic_write_bytes
 from .model import model_to_bytes, raw_outputs, rebuild_eager
 from .prune import PruneResult
 
 PRUNE_INFO_FILE = "riskprune_prune.json"
 ONNX_TOLERANCE = 1e-5
 ONNX_OPSET = 17
-Payload = Union[bytes, Callable[[], bytes], Iterable[bytes]]
 
 
 # --------------------------------------------------------------------------- provenance
@@ -156,38 +152,4 @@ def onnx_bytes(result: PruneResult, n_inputs: int, X_check: np.ndarray | None = 
 
 # --------------------------------------------------------------------------- writing
 
-
-def _chunks(payload: Payload) -> Iterable[bytes]:
-    if isinstance(payload, (bytes, bytearray, memoryview)):
-        yield bytes(payload)
-    elif callable(payload):
-        yield payload()
-    else:
-        yield from payload
-
-
-def write_atomic(path: str | os.PathLike, payload: Payload) -> Path:
-    """Write bytes (or what a callable returns, or an iterable of chunks) to ``path`` atomically.
-
-    The data go to a temp file in the same folder, are fsynced and then renamed over the target,
-    so readers see the old file or the complete new one, never a half-written export; when
-    producing or writing fails, the temp file is removed and the target is left untouched.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in _chunks(payload):
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; exports should be readable like any file
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
+write_atomic = atomic_write_bytes  # exports use the one atomic writer of core.files

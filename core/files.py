@@ -4,16 +4,35 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable, Iterable, Union
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write to a temp file in the same folder, fsync, then rename over the target (atomic on POSIX)."""
+Payload = Union[bytes, Callable[[], bytes], Iterable[bytes]]
+
+
+def _chunks(payload: Payload) -> Iterable[bytes]:
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        yield bytes(payload)
+    elif callable(payload):
+        yield payload()
+    else:
+        yield from payload
+
+
+def atomic_write_bytes(path: str | os.PathLike, payload: Payload) -> Path:
+    """Write bytes (or what a callable returns, or an iterable of chunks) to ``path`` atomically.
+
+    The data go to a temp file in the same folder, are fsynced and then renamed over the target,
+    so readers see the old file or the complete new one, never a half-written export; when
+    producing or writing fails, the temp file is removed and the target is left untouched.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for chunk in _chunks(payload):
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         umask = os.umask(0)

@@ -8,19 +8,14 @@ import streamlit as st
 
 from core.errors import RiskPruneError
 from core.metrics import DEFAULT_LGD, expected_loss
-from ui.compute import comparison, current_pruned, decision_curves
+from ui.compute import decision_curves, pruned_or_stop
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
 from ui.widgets import chart, download_csv, show_error
 
 st.title("Decision impact")
 ws = workspace_or_stop()
-try:
-    cur = current_pruned(ws)
-    cmp = comparison(ws, cur)
-except RiskPruneError as err:
-    show_error(err, "The decision impact cannot be computed: ")
-    st.stop()
+cur, cmp = pruned_or_stop(ws, "The decision impact cannot be computed: ")
 
 o, p, f = cmp.original, cmp.pruned, cmp.flips
 st.caption(f"Shown model: {cur.description}. Both models decide on the same {f.n:,} evaluation applicants at the "

@@ -8,7 +8,7 @@ import streamlit as st
 from core.data import content_hash, read_table
 from core.errors import RiskPruneError
 from core.governance import FOUR_FIFTHS, SegmentSpec
-from ui.compute import comparison, current_pruned, explain_sample, out_of_time_result, segments
+from ui.compute import explain_sample, out_of_time_result, pruned_or_stop, segments
 from ui.compute import reasons as reason_stability
 from ui.segments import default_segment_columns, segment_candidates
 from ui.state import Source, workspace_or_stop
@@ -19,12 +19,7 @@ BAND_COLOURS = {"stable": "#2e8b57", "monitor": "#e0a800", "significant shift": 
 
 st.title("Governance")
 ws = workspace_or_stop()
-try:
-    cur = current_pruned(ws)
-    cmp = comparison(ws, cur)
-except RiskPruneError as err:
-    show_error(err, "Governance views cannot be computed: ")
-    st.stop()
+cur, cmp = pruned_or_stop(ws, "Governance views cannot be computed: ")
 cutoff = cmp.cutoff.cutoff
 st.caption(f"Pruned model: {cur.description}. Decisions at cutoff {cutoff:.4f} ({cmp.cutoff.how}). "
            "Pruning a production credit model is a model change: these views answer the fair-lending and "

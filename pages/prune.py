@@ -10,7 +10,7 @@ from core.errors import RiskPruneError
 from core.finetune import FineTuneSpec
 from core.prune import COMPACTED, NEURON_L1, NEURON_L2, linear_weights, prunable_layers
 from core.sweep import layer_sensitivity, make_context
-from ui.compute import comparison, current_pruned, fine_tuned_for, pruned_base, run_fine_tuning
+from ui.compute import fine_tuned_for, pruned_base, pruned_or_stop, run_fine_tuning
 from ui.controls import current_spec
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
@@ -21,13 +21,8 @@ MAX_HEATMAP_CELLS = 256  # per side; larger layers are shown as the share kept p
 st.title("Prune")
 ws = workspace_or_stop()
 spec = current_spec()
-try:
-    base = pruned_base(ws, spec)
-    cur = current_pruned(ws)
-    cmp = comparison(ws, cur)
-except RiskPruneError as err:
-    show_error(err, "This pruning setting cannot be applied: ")
-    st.stop()
+cur, cmp = pruned_or_stop(ws, "This pruning setting cannot be applied: ")
+base = pruned_base(ws, spec)
 res = cur.result
 
 badge = st.success if res.state == COMPACTED else st.info

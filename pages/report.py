@@ -15,7 +15,7 @@ from core.explain import importance_shift
 from core.governance import adverse_action_reasons_for, segment_fairness_for
 from core.report import MANIFEST, MODEL_ONNX, MODEL_PT, REPORT_HTML, REPORT_PDF, ReportOptions, ReportRun, build_bundle, content_for
 from core.report_content import headline
-from ui.compute import attributions, bounded_put, comparison, current_pruned, explain_sample, sweep_result
+from ui.compute import attributions, bounded_put, explain_sample, pruned_or_stop, sweep_result
 from ui.controls import current_spec, cutoff_args
 from ui.segments import default_segment_columns
 from ui.state import workspace_or_stop
@@ -27,12 +27,7 @@ BUNDLES_PER_SESSION = 2  # each holds a few MB (the HTML embeds plotly.js)
 
 st.title("Report & export")
 ws = workspace_or_stop()
-try:
-    cur = current_pruned(ws)
-    cmp = comparison(ws, cur, bootstrap=200)
-except RiskPruneError as err:
-    show_error(err, "Nothing can be exported for this setting: ")
-    st.stop()
+cur, cmp = pruned_or_stop(ws, "Nothing can be exported for this setting: ", bootstrap=200)
 spec = current_spec()
 msrc, dsrc = st.session_state["model_source"], st.session_state["data_source"]
 res = cur.result

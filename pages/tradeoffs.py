@@ -8,10 +8,10 @@ from core.errors import RiskPruneError
 from core.metrics import HIGHER_IS_BETTER
 from core.prune import METHOD_LABELS
 from core.sweep import SIZE_COLUMNS, pareto_front
-from ui.compute import comparison, current_pruned, sweep_result
+from ui.compute import pruned_or_stop, sweep_result
 from ui.controls import current_spec
 from ui.state import workspace_or_stop
-from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PARETO, PRUNED
+from ui.theme import METHOD_COLOURS, ORIGINAL, PARETO, PRUNED
 from ui.widgets import chart, show_error
 
 METRICS = {
@@ -33,10 +33,9 @@ def _progress(done: int, total: int, what: str) -> None:
     bar.progress(done / total, text=f"Sweep {done}/{total}: {what}")
 
 
+cur, cmp = pruned_or_stop(ws, "This pruning setting cannot be applied: ")
 try:
     result = sweep_result(ws, _progress)
-    cur = current_pruned(ws)
-    cmp = comparison(ws, cur)
 except RiskPruneError as err:
     show_error(err, "The sweep could not run: ")
     st.stop()

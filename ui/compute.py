@@ -11,6 +11,7 @@ from collections import OrderedDict
 
 import streamlit as st
 
+from core.errors import RiskPruneError
 from core.analysis import PrunedModel, attributions_for, compare_workspace, prune_workspace, sample_for, scored
 from core.explain import Attributions, ExplainSample
 from core.finetune import FineTuneSpec, fine_tune
@@ -21,6 +22,7 @@ from core.analysis import reference_inputs
 from core.workspace import Workspace
 
 from .controls import current_spec, cutoff_args
+from .widgets import show_error
 
 PRUNE_ENTRIES = 64
 SHAP_ENTRIES = 32
@@ -203,3 +205,14 @@ def reasons(ws: Workspace, pruned: PrunedModel, sample: ExplainSample, cutoff: f
     """Adverse-action reason stability on the Explain page's SHAP sample (attributions cached too)."""
     att_o, att_p = attributions(ws, None, sample), attributions(ws, pruned, sample)
     return _reasons(ws.key, pruned.key, _sample_key(sample), float(cutoff), int(k), ws, pruned, att_o, att_p)
+
+
+def pruned_or_stop(ws: Workspace, context: str, bootstrap: int = 0) -> tuple[PrunedModel, Comparison]:
+    """The shown pruned model and its comparison with the original, or a clear error and a stop."""
+    try:
+        cur = current_pruned(ws)
+        return cur, comparison(ws, cur, bootstrap=bootstrap)
+    except RiskPruneError as err:
+        show_error(err, context)
+        st.stop()
+        raise  # unreachable: st.stop() ends the script run

@@ -1,5 +1,7 @@
 """One colour for the original model and one for the pruned model, on every page and in reports."""
-from core.report_content import ORIGINAL_COLOUR as ORIGINAL, PRUNED_COLOUR as PRUNED  # reports use the same two
+from core.report_content import ORIGINAL_COLOUR, PRUNED_COLOUR
+
+ORIGINAL, PRUNED = ORIGINAL_COLOUR, PRUNED_COLOUR  # the committee report uses the same two
 NEUTRAL = "#9aa5b1"
 GOOD = "#2e8b57"
 BAD = "#c0392b"
