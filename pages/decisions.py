@@ -19,7 +19,7 @@ cur, cmp = pruned_or_stop(ws, "The decision impact cannot be computed: ")
 
 o, p, f = cmp.original, cmp.pruned, cmp.flips
 st.caption(f"Shown model: {cur.description}. Both models decide on the same {f.n:,} evaluation applicants at the "
-           f"same cutoff: decline when P(bad) ≥ **{cmp.cutoff.cutoff:.4f}** ({cmp.cutoff.how}). "
+           f"same cutoff: decline when P(bad) ≥ **{cmp.cutoff.cutoff:.4f}** — {cmp.cutoff.how}. "
            "Change how decisions are made in the sidebar.")
 
 k = st.columns(5)

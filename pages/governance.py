@@ -21,7 +21,7 @@ st.title("Governance")
 ws = workspace_or_stop()
 cur, cmp = pruned_or_stop(ws, "Governance views cannot be computed: ")
 cutoff = cmp.cutoff.cutoff
-st.caption(f"Pruned model: {cur.description}. Decisions at cutoff {cutoff:.4f} ({cmp.cutoff.how}). "
+st.caption(f"Pruned model: {cur.description}. Decisions at cutoff {cutoff:.4f} — {cmp.cutoff.how}. "
            "Pruning a production credit model is a model change: these views answer the fair-lending and "
            "model-risk questions a reviewer will ask.")
 
@@ -60,24 +60,24 @@ else:
         k[0].metric("Groups below four-fifths (original)", int(summary["flagged_original"].sum()))
         k[1].metric("Groups below four-fifths (pruned)", int(summary["flagged_pruned"].sum()))
         k[2].metric("Newly flagged by pruning", int(summary["newly_flagged"].sum()), delta_color="off")
-        for t in fair.tables:
-            tf = t.to_frame()
-            fig = go.Figure()
-            fig.add_bar(x=tf["segment"], y=tf["air_original"], name="original", marker_color=ORIGINAL,
-                        customdata=tf[["rows", "approval_rate_original"]],
+        tf = fair.to_frame()
+        x = [tf["column"].astype(str).tolist(), tf["segment"].astype(str).tolist()]  # grouped by segment column
+        fig = go.Figure()
+        for name, colour in (("original", ORIGINAL), ("pruned", PRUNED)):
+            fig.add_bar(x=x, y=tf[f"air_{name}"], name=name, marker_color=colour,
+                        customdata=tf[["rows", f"approval_rate_{name}"]],
                         hovertemplate="%{x}: AIR %{y:.3f}<br>%{customdata[0]} applicants, %{customdata[1]:.1%} approved<extra></extra>")
-            fig.add_bar(x=tf["segment"], y=tf["air_pruned"], name="pruned", marker_color=PRUNED,
-                        customdata=tf[["rows", "approval_rate_pruned"]],
-                        hovertemplate="%{x}: AIR %{y:.3f}<br>%{customdata[0]} applicants, %{customdata[1]:.1%} approved<extra></extra>")
-            reference_line(fig, y=FOUR_FIFTHS, text="four-fifths line (0.8)", colour=BAD, dash="dash")
-            fig.update_layout(barmode="group", xaxis_title=t.column, yaxis_title="adverse impact ratio", xaxis_type="category",
-                              yaxis_range=[0, 1.1], height=340)
-            chart(fig, tf, f"Approval parity by {t.column}",
-                  "Each bar is a group's approval rate divided by the best-approved group's; bars under the red line "
-                  "fail the four-fifths rule of thumb used in fair-lending reviews.", key=f"air_{t.column}")
-            st.dataframe(tf[["segment", "rows", "bads", "bad_rate", "auc_original", "auc_pruned", "approval_rate_original",
-                             "approval_rate_pruned", "air_original", "air_pruned", "flips", "note"]],
-                         hide_index=True, key=f"segment_table_{t.column}")
+        reference_line(fig, y=FOUR_FIFTHS, text="four-fifths line (0.8)", colour=BAD, dash="dash")
+        fig.update_layout(barmode="group", yaxis_title="adverse impact ratio", yaxis_range=[0, 1.1], height=380)
+        chart(fig, tf, "Approval parity by segment",
+              "Each bar is a group's approval rate divided by the best-approved group's in the same column; bars under "
+              "the red line fail the four-fifths rule of thumb used in fair-lending reviews.", key="air")
+        st.dataframe(tf[["column", "segment", "rows", "bads", "bad_rate", "auc_original", "auc_pruned", "approval_rate_original",
+                         "approval_rate_pruned", "air_original", "air_pruned", "flips", "note"]],
+                     hide_index=True, key="segment_table", column_config={
+                         c: st.column_config.NumberColumn(format="%.3f") for c in
+                         ("bad_rate", "auc_original", "auc_pruned", "approval_rate_original", "approval_rate_pruned",
+                          "air_original", "air_pruned")})
 
 # ---------------------------------------------------------------- reasons
 st.header("Adverse-action reasons")

@@ -27,7 +27,7 @@ res = cur.result
 
 badge = st.success if res.state == COMPACTED else st.info
 badge(f"**{cur.state_badge}.** {res.state_note}.")
-st.caption(f"Shown model: {cur.description}. Decisions: cutoff {cmp.cutoff.cutoff:.3f} ({cmp.cutoff.how}).")
+st.caption(f"Shown model: {cur.description}. Decisions: cutoff {cmp.cutoff.cutoff:.3f} — {cmp.cutoff.how}.")
 
 o, p = res.original_size, res.size
 
@@ -42,7 +42,8 @@ k[1].metric("Parameters", f"{p.parameters:,}", f"{pct(p.parameters, o.parameters
             help="Stored parameters; only compaction lowers this.")
 k[2].metric("Non-zeros", f"{p.nonzeros:,}", f"{pct(p.nonzeros, o.nonzeros)} vs {o.nonzeros:,}", delta_color="off")
 k[3].metric("File size", fmt_bytes(p.file_bytes), f"{pct(p.file_bytes, o.file_bytes)} vs {fmt_bytes(o.file_bytes)}", delta_color="off",
-            help="Bytes of the TorchScript file RiskPrune exports (schema included), measured by saving it.")
+            help="Bytes of the model saved as TorchScript with its feature schema, measured by saving it; "
+                 "the download on Report & export adds the pruning settings (about 1 KB).")
 k[4].metric("AUC", f"{cmp.pruned.auc:.4f}", f"{cmp.delta('auc'):+.4f} vs {cmp.original.auc:.4f}")
 k[5].metric("KS", f"{cmp.pruned.ks:.4f}", f"{cmp.delta('ks'):+.4f} vs {cmp.original.ks:.4f}")
 k[6].metric("Decision flips", f"{cmp.flips.count:,}", f"{cmp.flips.share:.1%} of {cmp.flips.n:,}", delta_color="off", delta_arrow="off")
