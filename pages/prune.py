@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import RiskPruneError
+from core.metrics import DEFAULT_BOOTSTRAP
 from core.finetune import FineTuneSpec
 from core.prune import COMPACTED, NEURON_L1, NEURON_L2, linear_weights, prunable_layers
 from core.sweep import layer_sensitivity, make_context
@@ -21,7 +22,7 @@ MAX_HEATMAP_CELLS = 256  # per side; larger layers are shown as the share kept p
 st.title("Prune")
 ws = workspace_or_stop()
 spec = current_spec()
-cur, cmp = pruned_or_stop(ws, "This pruning setting cannot be applied: ")
+cur, cmp = pruned_or_stop(ws, "This pruning setting cannot be applied: ", bootstrap=DEFAULT_BOOTSTRAP)
 base = pruned_base(ws, spec)
 res = cur.result
 
@@ -47,6 +48,14 @@ k[3].metric("File size", fmt_bytes(p.file_bytes), f"{pct(p.file_bytes, o.file_by
 k[4].metric("AUC", f"{cmp.pruned.auc:.4f}", f"{cmp.delta('auc'):+.4f} vs {cmp.original.auc:.4f}")
 k[5].metric("KS", f"{cmp.pruned.ks:.4f}", f"{cmp.delta('ks'):+.4f} vs {cmp.original.ks:.4f}")
 k[6].metric("Decision flips", f"{cmp.flips.count:,}", f"{cmp.flips.share:.1%} of {cmp.flips.n:,}", delta_color="off", delta_arrow="off")
+if cmp.ci:
+    parts = []
+    for name, label in (("auc", "ΔAUC"), ("ks", "ΔKS")):
+        ci = cmp.ci[name]
+        verdict = "larger than sampling noise" if ci.excludes_zero else "within sampling noise"
+        parts.append(f"{label} {ci.delta:+.4f} (95 % CI {ci.low:+.4f} to {ci.high:+.4f}: {verdict})")
+    st.caption("; ".join(parts) + f". Paired bootstrap over the {cmp.flips.n:,} evaluation applicants, "
+               f"{cmp.ci['auc'].resamples} resamples, seed {cmp.ci['auc'].seed}.")
 
 layers = res.layer_frame()
 fig = go.Figure()

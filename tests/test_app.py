@@ -189,3 +189,10 @@ def test_report_page_offers_the_model_at_once_and_every_file_after_a_build():
     assert f"{bundle.content.comparison.pruned.auc:.4f}" in html
     assert "id='governance'" in html or 'id="governance"' in html
     assert bundle.files["report.pdf"].startswith(b"%PDF")
+
+
+def test_prune_page_says_whether_the_auc_change_is_larger_than_noise():
+    at = open_app("prune", ratio=0.5)
+    [ci] = [c.value for c in at.caption if c.value.startswith("ΔAUC")]
+    assert "95 % CI" in ci and ("within sampling noise" in ci or "larger than sampling noise" in ci)
+    assert "200 resamples" in ci

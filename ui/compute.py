@@ -11,14 +11,15 @@ from collections import OrderedDict
 
 import streamlit as st
 
+from core.analysis import (
+    PrunedModel, attributions_for, compare_workspace, prune_workspace, reference_inputs, sample_for, scored,
+)
 from core.errors import RiskPruneError
-from core.analysis import PrunedModel, attributions_for, compare_workspace, prune_workspace, sample_for, scored
 from core.explain import Attributions, ExplainSample
 from core.finetune import FineTuneSpec, fine_tune
 from core.metrics import Comparison
 from core.prune import PruneSpec
 from core.sweep import SweepResult, make_context, sweep
-from core.analysis import reference_inputs
 from core.workspace import Workspace
 
 from .controls import current_spec, cutoff_args
