@@ -12,6 +12,7 @@ import streamlit as st
 from core.errors import RiskPruneError
 from core.export import torchscript_bytes
 from core.explain import importance_shift
+from core.metrics import DEFAULT_BOOTSTRAP
 from core.governance import adverse_action_reasons_for, segment_fairness_for
 from core.report import MANIFEST, MODEL_ONNX, MODEL_PT, REPORT_HTML, REPORT_PDF, ReportOptions, ReportRun, build_bundle, content_for
 from core.report_content import headline
@@ -27,7 +28,7 @@ BUNDLES_PER_SESSION = 2  # each holds a few MB (the HTML embeds plotly.js)
 
 st.title("Report & export")
 ws = workspace_or_stop()
-cur, cmp = pruned_or_stop(ws, "Nothing can be exported for this setting: ", bootstrap=200)
+cur, cmp = pruned_or_stop(ws, "Nothing can be exported for this setting: ", bootstrap=DEFAULT_BOOTSTRAP)
 spec = current_spec()
 msrc, dsrc = st.session_state["model_source"], st.session_state["data_source"]
 res = cur.result
@@ -83,7 +84,7 @@ if st.button("Build the committee report", key="build_report", type="primary"):
                 governance["Segment fairness"] = segment_fairness_for(ws, cur.scores, cmp.cutoff.cutoff, columns)
             governance["Adverse-action reason stability"] = adverse_action_reasons_for(ws, cur.scores, att_o, att_p, cmp.cutoff.cutoff)
         options = ReportOptions(
-            cutoff=cutoff_args().get("cutoff"), approval_rate=cutoff_args().get("approval_rate"), bootstrap=200,
+            cutoff=cutoff_args().get("cutoff"), approval_rate=cutoff_args().get("approval_rate"), bootstrap=DEFAULT_BOOTSTRAP,
             bootstrap_seed=seed, sweep_seed=seed, explain_rows=explain_rows, explain_background=explain_bg,
             explain_seed=explain_seed,
         )
@@ -130,7 +131,7 @@ settings = {
     "cutoff": {"value": cmp.cutoff.cutoff, "how": cmp.cutoff.how},
     "evaluation": {"mode": ws.eval_mode, "rows": int(len(ws.eval_idx)), "split_seed": ws.split_seed, "note": ws.split_note},
     "inputs": {"model": msrc.name, "model_sha256": msrc.sha256, "data": dsrc.name, "data_sha256": dsrc.sha256},
-    "bootstrap": {"resamples": 200, "seed": seed},
+    "bootstrap": {"resamples": DEFAULT_BOOTSTRAP, "seed": seed},
 }
 st.json(json.loads(json.dumps(settings, default=str)), expanded=False)
 st.dataframe(pd.DataFrame(cmp.to_frame()), hide_index=True, key="report_metrics")
