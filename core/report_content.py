@@ -470,6 +470,20 @@ def build_report_content(
     )
 
 
+def summary_kpis(content: ReportContent) -> list[tuple[str, str, str]]:
+    """The executive summary's indicators as (label, value, detail): the same boxes in HTML and PDF."""
+    s = content.summary
+    ci = (f"95% CI {s['delta_auc_ci_low']:+.4f} to {s['delta_auc_ci_high']:+.4f}"
+          if s.get("delta_auc_ci_low") is not None else "no CI computed")
+    return [
+        ("Parameters saved", fmt_pct(s["parameters_saved_share"]), f"{fmt_int(s['parameters_original'])} → {fmt_int(s['parameters_pruned'])}"),
+        ("File bytes saved", fmt_pct(s["file_bytes_saved_share"]), f"{fmt_int(s['file_bytes_original'])} → {fmt_int(s['file_bytes_pruned'])}"),
+        ("ΔAUC", f"{s['delta_auc']:+.4f}", ci),
+        ("Flipped decisions", fmt_int(s["flips"]), f"{fmt_pct(s['flip_share'], 2)} of applicants"),
+        ("Score PSI", fmt_num(s["psi"]), str(s["psi_band"])),
+    ]
+
+
 def headline(content: ReportContent) -> list[tuple[str, str]]:
     """The executive summary as (label, text) pairs: the sentences both renderers print."""
     s = content.summary

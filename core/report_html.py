@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .report_content import (
-    METHOD_PALETTE, ORIGINAL_COLOUR, PARETO_COLOUR, PRUNED_COLOUR, ReportContent, display_frame, fmt_int, fmt_num, fmt_pct, headline,
+    METHOD_PALETTE, ORIGINAL_COLOUR, PARETO_COLOUR, PRUNED_COLOUR, ReportContent, display_frame, fmt_int, fmt_num, fmt_pct, headline, summary_kpis,
 )
 
 _CSS = """
@@ -133,7 +133,6 @@ def flips_figure(c: ReportContent) -> go.Figure:
 
 def render_html(c: ReportContent) -> str:
     chart = _Charts()
-    s = c.summary
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(c.title)}</title>"
              f"<style>{_CSS}</style></head><body>"]
     parts.append(f"<header id='title'><h1>{_e(c.title)}</h1>")
@@ -147,14 +146,7 @@ def render_html(c: ReportContent) -> str:
 
     # Executive summary
     parts.append("<section id='summary'><h2>Executive summary</h2><div class='kpis'>")
-    kpis = [
-        ("Parameters saved", fmt_pct(s["parameters_saved_share"]), f"{fmt_int(s['parameters_original'])} → {fmt_int(s['parameters_pruned'])}"),
-        ("File bytes saved", fmt_pct(s["file_bytes_saved_share"]), f"{fmt_int(s['file_bytes_original'])} → {fmt_int(s['file_bytes_pruned'])}"),
-        ("ΔAUC", f"{s['delta_auc']:+.4f}",
-         f"95% CI {s['delta_auc_ci_low']:+.4f} to {s['delta_auc_ci_high']:+.4f}" if s.get("delta_auc_ci_low") is not None else "no CI computed"),
-        ("Flipped decisions", fmt_int(s["flips"]), f"{fmt_pct(s['flip_share'], 2)} of applicants"),
-        ("Score PSI", fmt_num(s["psi"]), str(s["psi_band"])),
-    ]
+    kpis = summary_kpis(c)
     for label, big, small in kpis:
         parts.append(f"<div class='kpi'><b>{_e(label)}</b><span style='font-size:1.5em'>{_e(big)}</span><br>"
                      f"<span class='note'>{_e(small)}</span></div>")

@@ -25,7 +25,7 @@ from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, Simple
 from xml.sax.saxutils import escape  # noqa: E402
 
 from .report_content import (  # noqa: E402
-    METHOD_PALETTE, ORIGINAL_COLOUR, PARETO_COLOUR, PRUNED_COLOUR, ReportContent, display_frame, fmt_int, fmt_num, fmt_pct, headline,
+    METHOD_PALETTE, ORIGINAL_COLOUR, PARETO_COLOUR, PRUNED_COLOUR, ReportContent, display_frame, fmt_int, fmt_num, fmt_pct, headline, summary_kpis,
 )
 
 _FONT, _FONT_BOLD = "Helvetica", "Helvetica-Bold"
@@ -182,7 +182,6 @@ def _scores_chart(c: ReportContent):
 
 def render_pdf(c: ReportContent) -> bytes:
     st = _styles()
-    s = c.summary
     story: list = []
     story += [Spacer(1, 3 * cm), _p(c.title, st["title"]), Spacer(1, 0.6 * cm),
               _p("Committee report: pruning a credit-risk model", st["h2"]), Spacer(1, 0.8 * cm)]
@@ -198,14 +197,7 @@ def render_pdf(c: ReportContent) -> bytes:
     story.append(PageBreak())
 
     story += [_p("1. Executive summary", st["h1"])]
-    kpi = pd.DataFrame([
-        ("Parameters saved", fmt_pct(s["parameters_saved_share"]), f"{fmt_int(s['parameters_original'])} → {fmt_int(s['parameters_pruned'])}"),
-        ("File bytes saved", fmt_pct(s["file_bytes_saved_share"]), f"{fmt_int(s['file_bytes_original'])} → {fmt_int(s['file_bytes_pruned'])}"),
-        ("ΔAUC", f"{s['delta_auc']:+.4f}",
-         f"95% CI {s['delta_auc_ci_low']:+.4f} to {s['delta_auc_ci_high']:+.4f}" if s.get("delta_auc_ci_low") is not None else "no CI"),
-        ("Flipped decisions", fmt_int(s["flips"]), f"{fmt_pct(s['flip_share'], 2)} of applicants"),
-        ("Score PSI", fmt_num(s["psi"]), str(s["psi_band"])),
-    ], columns=["Indicator", "Value", "Detail"])
+    kpi = pd.DataFrame(summary_kpis(c), columns=["Indicator", "Value", "Detail"])
     story += [_table(kpi, st, [4.5 * cm, 3 * cm, 8 * cm])]
     for label, text in headline(c):
         story.append(_p(f"{label}: {text}", st["body"]))
