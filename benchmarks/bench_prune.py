@@ -36,10 +36,10 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.analysis import compare_workspace, prune_workspace  # noqa: E402
+from core.workspace import compare_workspace, prune_workspace  # noqa: E402
 from core.model import load_model, model_to_bytes  # noqa: E402
 from core.prune import COMPACTED, PruneSpec, measure_size, prune  # noqa: E402
-from core.sweep import make_context, sweep  # noqa: E402
+from core.prune import make_context, sweep  # noqa: E402
 from core.workspace import bind  # noqa: E402
 
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"

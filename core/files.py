@@ -6,7 +6,6 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Union
 
-
 Payload = Union[bytes, Callable[[], bytes], Iterable[bytes]]
 
 
@@ -48,21 +47,3 @@ def atomic_write_bytes(path: str | os.PathLike, payload: Payload) -> Path:
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def human_size(n_bytes: int) -> str:
-    """File size as a person reads it; limits shown in the same unit so "above the limit" is visible."""
-    n = float(n_bytes)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{int(n)} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover
-
-
-def size_and_limit(n_bytes: int, limit: int) -> tuple[str, str]:
-    """Both sizes in readable units, falling back to exact bytes when rounding would make them look equal."""
-    a, b = human_size(n_bytes), human_size(limit)
-    if a == b:
-        return f"{n_bytes:,} bytes", f"{limit:,} bytes"
-    return a, b

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.data import MAX_DATA_BYTES, content_hash, default_inputs, numeric_columns, read_table, target_values
+from core.data import MAX_DATA_BYTES, default_inputs, numeric_columns, read_table, target_values
+from core.hashing import sha256_hex
 from core.errors import RiskPruneError
 from core.model import MAX_MODEL_BYTES, OUTPUT_KIND_LABELS, OUTPUT_KINDS, load_model
 from core.workspace import EVAL_ALL, EVAL_HOLDOUT
@@ -29,7 +30,7 @@ def _accept(kind: str, upload) -> None:
     except RiskPruneError as err:
         st.session_state[f"{kind}_upload_error"] = f"'{upload.name}' was not used: {err}"
         return
-    st.session_state[f"{kind}_source"] = Source(upload.name, content_hash(data), data)
+    st.session_state[f"{kind}_source"] = Source(upload.name, sha256_hex(data), data)
     st.session_state.pop(f"{kind}_upload_error", None)
     keys = ("output_override", "feature_columns") if kind == "model" else ("target", "bad_value", "feature_columns", "sheet")
     forget_choices((*keys, "eval_mode"))

@@ -5,12 +5,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.data import content_hash, read_table
+from core.data import read_table
+from core.hashing import sha256_hex
 from core.errors import RiskPruneError
 from core.governance import FOUR_FIFTHS, SegmentSpec
+from core.governance.segments import default_segment_columns, segment_candidates
 from ui.compute import explain_sample, out_of_time_result, pruned_or_stop, segments
 from ui.compute import reasons as reason_stability
-from ui.segments import default_segment_columns, segment_candidates
 from ui.state import Source, workspace_or_stop
 from ui.theme import BAD, NEUTRAL, ORIGINAL, PRUNED
 from ui.widgets import chart, download_csv, reference_line, show_error
@@ -28,8 +29,8 @@ st.caption(f"Pruned model: {cur.description}. Decisions at cutoff {cutoff:.4f} â
 # ---------------------------------------------------------------- segments
 st.header("Segment fairness")
 frame = ws.data.frame
-candidates = segment_candidates(ws)
-default_cols = default_segment_columns(ws)
+candidates = segment_candidates(ws.data.frame, ws.data.target)
+default_cols = default_segment_columns(ws.data.frame, ws.data.target)
 c1, c2 = st.columns([3, 1])
 columns = c1.multiselect("Segment columns", candidates, default=default_cols, key="segment_columns",
                          help="Numeric columns are cut into quantile bands (or your own edges); text columns are used as they are.")
@@ -130,7 +131,7 @@ if up is not None and st.session_state.get("oot_upload_id") != up.file_id:
         st.session_state["oot_source"] = None
         st.session_state["oot_error"] = f"'{up.name}' was not used: {err}"
     else:
-        st.session_state["oot_source"] = Source(up.name, content_hash(data), data)
+        st.session_state["oot_source"] = Source(up.name, sha256_hex(data), data)
         st.session_state.pop("oot_error", None)
 if st.session_state.get("oot_error"):
     st.error(st.session_state["oot_error"])

@@ -8,9 +8,9 @@ import streamlit as st
 
 from core.errors import RiskPruneError
 from core.metrics import DEFAULT_BOOTSTRAP
-from core.finetune import FineTuneSpec
+from core.prune import FineTuneSpec
 from core.prune import COMPACTED, NEURON_L1, NEURON_L2, linear_weights, prunable_layers
-from core.sweep import layer_sensitivity, make_context
+from core.prune import layer_sensitivity, make_context
 from ui.compute import fine_tuned_for, pruned_base, pruned_or_stop, run_fine_tuning
 from ui.controls import current_spec
 from ui.state import workspace_or_stop
@@ -140,7 +140,7 @@ else:
         bar = st.progress(0.0, text="Fine-tuning…")
         try:
             run_fine_tuning(ws, spec, FineTuneSpec(int(epochs), float(lr), 64, int(spec.seed)),
-                            lambda e, n, loss: bar.progress(e / n, text=f"Epoch {e}/{n}, training loss {loss:.4f}"))
+                            lambda done, total, what: bar.progress(done / total, text=what.capitalize()))
         except RiskPruneError as err:
             show_error(err, "Fine-tuning failed: ")
         else:

@@ -10,15 +10,15 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import RiskPruneError
-from core.export import torchscript_bytes
+from core.report.export import torchscript_bytes
 from core.explain import importance_shift
 from core.metrics import DEFAULT_BOOTSTRAP
-from core.governance import adverse_action_reasons_for, segment_fairness_for
+from core.workspace import adverse_action_reasons_for, segment_fairness_for
 from core.report import MANIFEST, MODEL_ONNX, MODEL_PT, REPORT_HTML, REPORT_PDF, ReportOptions, ReportRun, build_bundle, content_for
-from core.report_content import headline
+from core.report import headline
 from ui.compute import attributions, bounded_put, explain_sample, pruned_or_stop, sweep_result
 from ui.controls import current_spec, cutoff_args
-from ui.segments import default_segment_columns
+from core.governance.segments import default_segment_columns
 from ui.state import workspace_or_stop
 from ui.widgets import fmt_bytes, show_error
 
@@ -78,7 +78,7 @@ if st.button("Build the committee report", key="build_report", type="primary"):
         governance = None
         if include_governance:
             status.write("Segment fairness and adverse-action reasons")
-            columns = st.session_state.get("segment_columns") or default_segment_columns(ws)
+            columns = st.session_state.get("segment_columns") or default_segment_columns(ws.data.frame, ws.data.target)
             governance = {}
             if columns:
                 governance["Segment fairness"] = segment_fairness_for(ws, cur.scores, cmp.cutoff.cutoff, columns)
@@ -96,7 +96,7 @@ if st.button("Build the committee report", key="build_report", type="primary"):
         content = content_for(ws, run, governance, model_name=msrc.name, data_name=dsrc.name, data_sha256=dsrc.sha256,
                               options=options)
         bundle = build_bundle(ws, run, content, model_file=msrc.name, data_file=dsrc.name, data_bytes=len(dsrc.data),
-                              progress=status.write)
+                              progress=lambda done, total, what: status.write(what))
     except RiskPruneError as err:
         status.update(label="The report could not be built", state="error")
         show_error(err)

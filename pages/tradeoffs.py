@@ -6,8 +6,8 @@ import streamlit as st
 
 from core.errors import RiskPruneError
 from core.metrics import HIGHER_IS_BETTER
-from core.prune import METHOD_LABELS
-from core.sweep import SIZE_COLUMNS, pareto_front
+from core.prune import method_label
+from core.prune import SIZE_COLUMNS, pareto_front
 from ui.compute import pruned_or_stop, sweep_result
 from ui.controls import current_spec
 from ui.state import workspace_or_stop
@@ -51,7 +51,7 @@ table["pareto"] = pareto_front(table, size, metric, higher_is_better=higher)
 fig = go.Figure()
 for i, (method, g) in enumerate(table.groupby("method", sort=False)):
     g = g.sort_values(size)
-    fig.add_scatter(x=g[size], y=g[metric], mode="lines+markers", name=METHOD_LABELS.get(method, method),
+    fig.add_scatter(x=g[size], y=g[metric], mode="lines+markers", name=method_label(method),
                     line_color=METHOD_COLOURS[i % len(METHOD_COLOURS)], customdata=g[["ratio", "state"]],
                     hovertemplate="%{fullData.name} at %{customdata[0]:.0%} (%{customdata[1]})<br>"
                                   f"{SIZE_COLUMNS[size]}: " + "%{x:,}<br>" + f"{METRICS[metric]}: " + "%{y:.4f}<extra></extra>")
@@ -83,7 +83,7 @@ st.caption(f"Current setting: {cur.description}. Decisions at cutoff {result.cut
 if cur.fine_tuned:
     st.info("The star is the fine-tuned model; the sweep curves are not fine-tuned.")
 for method, why in result.skipped.items():
-    st.warning(f"{METHOD_LABELS.get(method, method)} was skipped: {why}")
+    st.warning(f"{method_label(method)} was skipped: {why}")
 
 st.subheader("Settings on the Pareto front")
 show = front[["method_label", "ratio", "state", size, metric, "delta_auc", "flips"]].rename(columns={

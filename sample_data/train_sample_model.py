@@ -23,7 +23,7 @@ from core.data import encode_target, read_table, stratified_split  # noqa: E402
 from core.files import atomic_write_bytes  # noqa: E402
 from core.metrics import risk_metrics  # noqa: E402
 from core.model import model_to_bytes  # noqa: E402
-from core.schema import FeatureSchema  # noqa: E402
+from core.data import FeatureSchema  # noqa: E402
 
 DATA = ROOT / "sample_data" / "german_credit.csv"
 OUT = ROOT / "sample_data" / "german_credit_mlp.pt"

@@ -127,7 +127,7 @@ def test_bad_input_exits_non_zero_with_one_line_reason(files, tmp_path, args, ne
 @pytest.mark.parametrize("args,needle", BAD_INPUTS)
 def test_every_bad_input_gets_one_line_reason_in_process(files, tmp_path, capsys, args, needle):
     """Same entry point without a subprocess per case (fast); argparse exits via SystemExit."""
-    from core.__main__ import main
+    from core.cli import main
 
     out = tmp_path / "bad"
     argv = ["report", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--out", str(out), "--quiet", *args]
@@ -177,7 +177,7 @@ def test_help_documents_every_option():
         assert opt in text
     assert "numeric columns" in text and "Exit codes" in text
 
-    from core.__main__ import build_parser
+    from core.cli import build_parser
 
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices

@@ -9,7 +9,7 @@ import pytest
 
 from core.data import encode_target, prepare_dataset, read_table, stratified_split
 from core.errors import DataError
-from core.schema import FeatureSchema, FeatureSpec
+from core.data import FeatureSchema, FeatureSpec
 
 
 def _frame(n=40, seed=0):

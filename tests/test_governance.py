@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.analysis import attributions_for, prune_workspace, sample_for
+from core.workspace import attributions_for, prune_workspace, sample_for
 from core.errors import DataError, ExplainError, SpecError
 from core.explain import Attributions
 from core.governance import (
@@ -18,21 +18,17 @@ from core.governance import (
     UNSEEN,
     SegmentSpec,
     adverse_action_reasons,
-    adverse_action_reasons_for,
     adverse_impact_ratios,
     characteristic_psi,
-    eval_frame,
-    out_of_time,
     segment,
     segment_fairness,
-    segment_fairness_for,
     top_reasons,
 )
 from core.metrics import decline, flips, psi_band
 from core.model import load_model, model_to_bytes
 from core.prune import PruneSpec
-from core.schema import FeatureSchema
-from core.workspace import bind
+from core.data import FeatureSchema
+from core.workspace import adverse_action_reasons_for, bind, eval_frame, out_of_time, segment_fairness_for
 from tests.conftest import SAMPLE_DATA, SAMPLE_MODEL
 
 

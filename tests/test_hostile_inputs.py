@@ -30,7 +30,7 @@ from torch import nn
 from core.data import label_text, prepare_dataset, read_table
 from core.errors import DataError, ModelError, RiskPruneError, SpecError
 from core.model import load_model, model_to_bytes, module_hash
-from core.schema import FeatureSchema, FeatureSpec
+from core.data import FeatureSchema, FeatureSpec
 from core.workspace import bind
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -613,7 +613,7 @@ def _hashes(model) -> tuple[str, str | None]:
 @pytest.mark.parametrize("method", ["magnitude_layer", "magnitude_global", "random", "neuron_l1", "neuron_l2",
                                     "input_features"])
 def test_pruning_never_modifies_the_loaded_model(sample_workspace, method):
-    from core.analysis import prune_workspace
+    from core.workspace import prune_workspace
     from core.prune import PruneSpec
 
     before = _hashes(sample_workspace.model)
@@ -622,8 +622,8 @@ def test_pruning_never_modifies_the_loaded_model(sample_workspace, method):
 
 
 def test_fine_tuning_and_explaining_never_modify_the_loaded_model(sample_workspace):
-    from core.analysis import attributions_for, prune_workspace, sample_for
-    from core.finetune import FineTuneSpec, fine_tune
+    from core.workspace import attributions_for, prune_workspace, sample_for
+    from core.prune import FineTuneSpec, fine_tune
     from core.prune import PruneSpec
 
     ws = sample_workspace

@@ -20,7 +20,7 @@ from core.model import (
     raw_outputs,
     resolve_output,
 )
-from core.schema import FeatureSchema, FeatureSpec
+from core.data import FeatureSchema, FeatureSpec
 
 
 def _mlp(n_in=6, head=1, tail=None, seed=0):

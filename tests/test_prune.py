@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from core.errors import SpecError
-from core.finetune import FineTuneSpec, fine_tune
+from core.prune import FineTuneSpec, fine_tune
 from core.model import LoadedModel, load_model, model_to_bytes, module_hash, predict_pbad, raw_outputs
 from core.prune import (
     COMPACTED,
@@ -25,8 +25,8 @@ from core.prune import (
     prunable_layers,
     prune,
 )
-from core.schema import FeatureSchema, FeatureSpec
-from core.sweep import layer_sensitivity, make_context, pareto_front, sweep
+from core.data import FeatureSchema, FeatureSpec
+from core.prune import layer_sensitivity, make_context, pareto_front, sweep
 
 N_IN = 8
 N_ROWS = 300
@@ -509,9 +509,9 @@ def test_fine_tuning_keeps_pruned_weights_zero_and_moves_the_kept_ones(models, d
     result = prune(models[arch], PruneSpec.make("magnitude_layer", 0.3))
     before = {n: p.detach().clone() for n, p in result.module.named_parameters()}
     calls = []
-    tuned = fine_tune(result, X, y, KIND[arch], FT, progress=lambda e, n, loss: calls.append((e, n, loss)))
+    tuned = fine_tune(result, X, y, KIND[arch], FT, progress=lambda e, n, what: calls.append((e, n, what)))
     assert [c[:2] for c in calls] == [(1, 3), (2, 3), (3, 3)]
-    assert all(np.isfinite(c[2]) for c in calls)
+    assert all(np.isfinite(float(c[2].rsplit(" ", 1)[-1])) for c in calls)  # '… training loss 0.4321'
     params = dict(tuned.module.named_parameters())
     for name, mask in result.masks.items():
         assert torch.all(params[name][~mask] == 0)  # exactly zero, not merely small
@@ -764,7 +764,7 @@ def test_layer_sensitivity_refuses_input_pruning(models, data):
 
 
 def test_sample_model_neuron_l1_at_half_compacts_below_6209_parameters():
-    from core.analysis import compare_workspace, prune_workspace
+    from core.workspace import compare_workspace, prune_workspace
     from core.workspace import bind
 
     from tests.conftest import SAMPLE_DATA, SAMPLE_MODEL

@@ -16,17 +16,20 @@ import torch
 from torch import nn
 
 from conftest import SAMPLE_DATA, SAMPLE_MODEL
-from core.analysis import attributions_for, compare_workspace, prune_workspace, reference_inputs, sample_for
-from core.data import content_hash, read_table
+from core.workspace import attributions_for, compare_workspace, prune_workspace, reference_inputs, sample_for
+from core.data import read_table
+from core.hashing import sha256_hex
 from core.explain import importance_shift
-from core.manifest import manifest_bytes
+from core.report import manifest_bytes
 from core.model import load_model, model_to_bytes, module_hash
 from core.prune import PruneSpec
 from core.report import MANIFEST, MODEL_ONNX, MODEL_PT, REPORT_HTML, REPORT_PDF, ReportOptions, build_bundle, content_for, run_report
-from core.report_content import ORIGINAL_COLOUR, PRUNED_COLOUR, build_report_content, fmt_num
-from core.report_html import render_html
-from core.report_pdf import render_pdf
-from core.sweep import make_context, sweep
+from core.formatting import fmt_num
+from core.report import build_report_content
+from core.report.style import ORIGINAL_COLOUR, PRUNED_COLOUR
+from core.report.html import render_html
+from core.report.pdf import render_pdf
+from core.prune import make_context, sweep
 from core.workspace import bind
 
 FAST = ReportOptions(sweep_methods=("magnitude_layer", "neuron_l1"), sweep_ratios=(0.0, 0.5, 0.9), explain_rows=150, explain_background=50)
@@ -77,10 +80,10 @@ def sample_bundle():
     model_bytes, data_bytes = SAMPLE_MODEL.read_bytes(), SAMPLE_DATA.read_bytes()
     model = load_model(model_bytes, SAMPLE_MODEL.name)
     frame = read_table(data_bytes, SAMPLE_DATA.name).frame
-    ws = bind(model, frame, model.schema.target, model.schema.bad_value, data_sha256=content_hash(data_bytes))
+    ws = bind(model, frame, model.schema.target, model.schema.bad_value, data_sha256=sha256_hex(data_bytes))
     before = module_hash(model.scripted)
     run = run_report(ws, PruneSpec.make("neuron_l1", 0.5), FAST)
-    content = content_for(ws, run, data_name=SAMPLE_DATA.name, data_sha256=content_hash(data_bytes), options=FAST)
+    content = content_for(ws, run, data_name=SAMPLE_DATA.name, data_sha256=sha256_hex(data_bytes), options=FAST)
     bundle = build_bundle(ws, run, content, model_file=SAMPLE_MODEL.name, data_file=SAMPLE_DATA.name)
     assert module_hash(model.scripted) == before  # building a report never touches the model
     return ws, run, bundle

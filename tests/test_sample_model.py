@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from core.data import content_hash, read_table
+from core.data import read_table
+from core.hashing import sha256_hex
 from core.metrics import auc, gini, ks
 from core.model import load_model
 from core.workspace import EVAL_HOLDOUT, bind
@@ -22,7 +23,7 @@ def test_sample_model_reproduces_readme_test_metrics_to_four_decimals():
     data = SAMPLE_DATA.read_bytes()
     model = load_model(SAMPLE_MODEL.read_bytes(), SAMPLE_MODEL.name)
     ws = bind(model, read_table(data, SAMPLE_DATA.name).frame, model.schema.target, model.schema.bad_value,
-              data_sha256=content_hash(data))
+              data_sha256=sha256_hex(data))
     assert ws.eval_mode == EVAL_HOLDOUT and len(ws.eval_idx) == 200  # the model's own held-out split
     assert f"{auc(ws.original_scores, ws.y_eval):.4f}" == _readme_value("AUC")
     assert f"{gini(ws.original_scores, ws.y_eval):.4f}" == _readme_value("Gini")

@@ -11,15 +11,15 @@ from collections import OrderedDict
 
 import streamlit as st
 
-from core.analysis import (
+from core.workspace import (
     PrunedModel, attributions_for, compare_workspace, prune_workspace, reference_inputs, sample_for, scored,
 )
 from core.errors import RiskPruneError
 from core.explain import Attributions, ExplainSample
-from core.finetune import FineTuneSpec, fine_tune
+from core.prune import FineTuneSpec, fine_tune
 from core.metrics import Comparison
 from core.prune import PruneSpec
-from core.sweep import SweepResult, make_context, sweep
+from core.prune import SweepResult, make_context, sweep
 from core.workspace import Workspace
 
 from .controls import current_spec, cutoff_args
@@ -157,7 +157,7 @@ def sweep_result(ws: Workspace, progress=None) -> SweepResult:
 
 @st.cache_resource(max_entries=8, show_spinner="Scoring the out-of-time sample…")
 def _out_of_time(ws_key: str, pruned_key: str, oot_sha: str, cutoff: float, _ws: Workspace, _pruned: PrunedModel, _frame):
-    from core.governance import out_of_time
+    from core.workspace import out_of_time
 
     return out_of_time(_ws, _pruned, _frame, cutoff)
 
@@ -185,7 +185,7 @@ def decision_curves(ws: Workspace, pruned: PrunedModel | None):
 
 @st.cache_resource(max_entries=PRUNE_ENTRIES, show_spinner=False)
 def _segments(ws_key: str, pruned_key: str, cutoff: float, specs_key: str, _ws: Workspace, _pruned: PrunedModel, _specs):
-    from core.governance import segment_fairness_for
+    from core.workspace import segment_fairness_for
 
     return segment_fairness_for(_ws, _pruned.scores, cutoff, list(_specs))
 
@@ -197,7 +197,7 @@ def segments(ws: Workspace, pruned: PrunedModel, cutoff: float, specs):
 @st.cache_resource(max_entries=PRUNE_ENTRIES, show_spinner=False)
 def _reasons(ws_key: str, pruned_key: str, sample_key: str, cutoff: float, k: int, _ws: Workspace, _pruned: PrunedModel,
              _att_o: Attributions, _att_p: Attributions):
-    from core.governance import adverse_action_reasons_for
+    from core.workspace import adverse_action_reasons_for
 
     return adverse_action_reasons_for(_ws, _pruned.scores, _att_o, _att_p, cutoff, k=k)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.metrics import DEFAULT_LGD
-from core.prune import METHOD_LABELS, METHODS, PruneSpec
+from core.prune import PruneSpec, method_keys, method_label
 
 CUTOFF_DEFAULT, CUTOFF_APPROVAL, CUTOFF_VALUE = "default", "approval", "cutoff"
 CUTOFF_MODES = {
@@ -21,7 +21,7 @@ CUTOFF_MODES = {
 def sidebar_controls() -> None:
     sb = st.sidebar
     sb.header("Pruning")
-    sb.selectbox("Method", METHODS, format_func=METHOD_LABELS.get, key="method")
+    sb.selectbox("Method", method_keys(), format_func=method_label, key="method")
     sb.slider(
         "Pruning ratio", 0.0, 0.95, value=st.session_state.get("ratio", 0.5), step=0.05, key="ratio",
         help="Share to remove: weights for unstructured methods, hidden neurons per layer for "
@@ -44,7 +44,7 @@ def sidebar_controls() -> None:
 
 def current_spec() -> PruneSpec:
     return PruneSpec.make(
-        st.session_state.get("method", METHODS[0]),
+        st.session_state.get("method", method_keys()[0]),
         round(float(st.session_state.get("ratio", 0.5)), 4),
         st.session_state.get("overrides") or {},
         int(st.session_state.get("seed", 0)),

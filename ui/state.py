@@ -12,7 +12,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.data import Table, content_hash, default_inputs, guess_bad_value, read_table, target_values
+from core.data import Table, default_inputs, guess_bad_value, read_table, target_values
+from core.hashing import sha256_hex
 from core.errors import RiskPruneError
 from core.model import LoadedModel, load_model
 from core.workspace import Workspace, bind
@@ -35,7 +36,7 @@ class Source:
 
 def _sample_source(path: Path) -> Source:
     data = path.read_bytes()
-    return Source(path.name, content_hash(data), data, is_sample=True)
+    return Source(path.name, sha256_hex(data), data, is_sample=True)
 
 
 def init_session() -> None:

@@ -1,5 +1,5 @@
 """One colour for the original model and one for the pruned model, on every page and in reports."""
-from core.report_content import ORIGINAL_COLOUR, PRUNED_COLOUR
+from core.report.style import ORIGINAL_COLOUR, PRUNED_COLOUR
 
 ORIGINAL, PRUNED = ORIGINAL_COLOUR, PRUNED_COLOUR  # the committee report uses the same two
 NEUTRAL = "#9aa5b1"

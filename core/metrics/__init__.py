@@ -1,0 +1,50 @@
+"""Metrics: ranking, calibration, decisions at a cutoff, stability, intervals, original-vs-pruned comparison.
+
+Shaped like scikit-learn's ``sklearn.metrics``: pure functions taking ``(y_true, y_score, *, …)``,
+inputs validated once at the door (``core.metrics._validation``), references in docstrings.
+"""
+from core.metrics._validation import as_labels, as_scores, check_cutoff, check_rate
+from core.metrics.calibration import brier, log_loss, score_deciles
+from core.metrics.comparison import (
+    HIGHER_IS_BETTER,
+    METRIC_LABELS,
+    Comparison,
+    RiskMetrics,
+    compare,
+    metrics_frame,
+    risk_metrics,
+    spearman,
+)
+from core.metrics.decisions import (
+    DEFAULT_LGD,
+    Confusion,
+    CutoffChoice,
+    ExpectedLoss,
+    Flips,
+    confusion,
+    cutoff_for_approval,
+    decline,
+    default_cutoff,
+    expected_loss,
+    flips,
+    resolve_cutoff,
+    strategy_curve,
+)
+from core.metrics.intervals import DEFAULT_BOOTSTRAP, DeltaCI, bootstrap_deltas
+from core.metrics.ranking import auc, gini, ks
+from core.metrics.stability import (
+    PSI_BANDS,
+    PSI_SIGNIFICANT,
+    PSIResult,
+    psi,
+    psi_band,
+    psi_from_counts,
+)
+
+__all__ = [
+    "as_labels", "as_scores", "check_cutoff", "check_rate", "brier", "log_loss", "score_deciles", "HIGHER_IS_BETTER",
+    "METRIC_LABELS", "Comparison", "RiskMetrics", "compare", "metrics_frame", "risk_metrics", "spearman", "DEFAULT_LGD",
+    "Confusion", "CutoffChoice", "ExpectedLoss", "Flips", "confusion", "cutoff_for_approval", "decline", "default_cutoff",
+    "expected_loss", "flips", "resolve_cutoff", "strategy_curve", "DEFAULT_BOOTSTRAP", "DeltaCI", "bootstrap_deltas",
+    "auc", "gini", "ks", "PSI_BANDS", "PSI_SIGNIFICANT", "PSIResult", "psi", "psi_band", "psi_from_counts",
+]

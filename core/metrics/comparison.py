@@ -1,0 +1,151 @@
+"""Every headline number of one model, and original vs pruned on the same applicants at the same cutoff."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from core.errors import MetricError
+from core.metrics._validation import _both_classes, as_labels, as_scores
+from core.metrics.calibration import brier, log_loss
+from core.metrics.decisions import CutoffChoice, Flips, confusion, flips, resolve_cutoff
+from core.metrics.intervals import DeltaCI, bootstrap_deltas
+from core.metrics.ranking import auc, ks
+from core.metrics.stability import PSIResult, psi
+
+
+@dataclass(frozen=True)
+class RiskMetrics:
+    """Every headline number of one model on one set of applicants."""
+
+    n: int
+    n_bad: int
+    bad_rate: float
+    auc: float
+    gini: float
+    ks: float
+    ks_score: float
+    brier: float
+    log_loss: float
+    cutoff: float
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    approval_rate: float
+    approved_bad_rate: float
+    mean_pd: float
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per number: metric, label, value."""
+        return metrics_frame(self)
+
+
+METRIC_LABELS = {
+    "auc": "AUC", "gini": "Gini", "ks": "KS", "ks_score": "KS at score", "brier": "Brier score",
+    "log_loss": "Log-loss", "accuracy": "Accuracy", "precision": "Precision (bad)", "recall": "Recall (bad)",
+    "f1": "F1 (bad)", "approval_rate": "Approval rate", "approved_bad_rate": "Bad rate of approved",
+    "mean_pd": "Mean P(bad)",
+}
+HIGHER_IS_BETTER = {
+    "auc": True, "gini": True, "ks": True, "brier": False, "log_loss": False, "accuracy": True,
+    "precision": True, "recall": True, "f1": True, "approved_bad_rate": False,
+}
+
+
+def risk_metrics(scores: Any, labels: Any, cutoff: float) -> RiskMetrics:
+    s = as_scores(scores)
+    y = as_labels(labels, len(s))
+    n_bad, _ = _both_classes(y)
+    ks_stat, ks_at = ks(s, y)
+    a = auc(s, y)
+    cm = confusion(s, y, cutoff)
+    return RiskMetrics(
+        n=len(s), n_bad=n_bad, bad_rate=n_bad / len(s), auc=a, gini=2 * a - 1, ks=ks_stat, ks_score=ks_at,
+        brier=brier(s, y), log_loss=log_loss(s, y), cutoff=cm.cutoff, accuracy=cm.accuracy,
+        precision=cm.precision, recall=cm.recall, f1=cm.f1, approval_rate=cm.approval_rate,
+        approved_bad_rate=cm.approved_bad_rate, mean_pd=float(s.mean()),
+    )
+
+
+def metrics_frame(metrics: RiskMetrics) -> pd.DataFrame:
+    return pd.DataFrame([{"metric": k, "label": METRIC_LABELS.get(k, k), "value": v} for k, v in metrics.to_dict().items()])
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Original vs pruned on the same applicants at the same cutoff."""
+
+    original: RiskMetrics
+    pruned: RiskMetrics
+    cutoff: CutoffChoice
+    psi: PSIResult
+    flips: Flips
+    spearman: float
+    ci: dict[str, DeltaCI] = field(default_factory=dict)
+
+    def delta(self, metric: str) -> float:
+        return float(getattr(self.pruned, metric) - getattr(self.original, metric))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per metric: original, pruned, change, and whether the change is a loss."""
+        rows = []
+        for key, label in METRIC_LABELS.items():
+            o, p = getattr(self.original, key), getattr(self.pruned, key)
+            better = HIGHER_IS_BETTER.get(key)
+            d = p - o
+            worse = None if better is None or not np.isfinite(d) else (d < 0 if better else d > 0)
+            rows.append({"metric": key, "label": label, "original": o, "pruned": p, "change": d, "worse": worse})
+        return pd.DataFrame(rows)
+
+    def ci_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([
+            {"metric": m, "delta": c.delta, "low": c.low, "high": c.high, "level": c.level,
+             "resamples": c.resamples, "seed": c.seed, "excludes_zero": c.excludes_zero}
+            for m, c in self.ci.items()
+        ])
+
+
+def spearman(a: Any, b: Any) -> float:
+    x = as_scores(a, "original scores")
+    z = as_scores(b, "pruned scores")
+    if len(x) != len(z):
+        raise MetricError(f"Cannot correlate {len(x)} scores with {len(z)}.", "Score the same applicants with both models.")
+    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(z) == 0:
+        return float("nan")  # undefined for constant scores; shown as "n/a"
+    return float(stats.spearmanr(x, z).statistic)
+
+
+def compare(
+    original: Any,
+    pruned: Any,
+    labels: Any,
+    cutoff: float | None = None,
+    approval_rate: float | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+    row_ids: Any = None,
+) -> Comparison:
+    """All original-vs-pruned numbers in one call; ``bootstrap`` > 0 adds paired CIs (slower)."""
+    so = as_scores(original, "original scores")
+    sp = as_scores(pruned, "pruned scores")
+    if len(so) != len(sp):
+        raise MetricError(f"There are {len(so)} original scores but {len(sp)} pruned scores.", "Score the same applicants with both models.")
+    y = as_labels(labels, len(so))
+    choice = resolve_cutoff(so, y, cutoff, approval_rate)
+    ci = bootstrap_deltas(so, sp, y, bootstrap, seed) if bootstrap else {}
+    return Comparison(
+        original=risk_metrics(so, y, choice.cutoff),
+        pruned=risk_metrics(sp, y, choice.cutoff),
+        cutoff=choice,
+        psi=psi(so, sp),
+        flips=flips(so, sp, y, choice.cutoff, row_ids),
+        spearman=spearman(so, sp),
+        ci=ci,
+    )

@@ -1,0 +1,30 @@
+"""Model: safe loading of TorchScript uploads, the verified eager twin, and what the output means."""
+from core.model.eager import rebuild_eager
+from core.model.layers import SelectInputs
+from core.model.loading import (
+    MAX_MODEL_BYTES,
+    LayerInfo,
+    LoadedModel,
+    describe_layers,
+    load_model,
+)
+from core.model.outputs import (
+    OUTPUT_KIND_LABELS,
+    OUTPUT_KINDS,
+    OutputSpec,
+    detect_output_kind,
+    logit_from_raw,
+    logit_of_output,
+    pbad_from_raw,
+    predict_logit,
+    predict_pbad,
+    raw_outputs,
+    resolve_output,
+)
+from core.model.serialization import model_to_bytes, module_hash
+
+__all__ = [
+    "rebuild_eager", "SelectInputs", "MAX_MODEL_BYTES", "LayerInfo", "LoadedModel", "describe_layers", "load_model",
+    "OUTPUT_KIND_LABELS", "OUTPUT_KINDS", "OutputSpec", "detect_output_kind", "logit_from_raw", "logit_of_output",
+    "pbad_from_raw", "predict_logit", "predict_pbad", "raw_outputs", "resolve_output", "model_to_bytes", "module_hash",
+]

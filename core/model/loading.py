@@ -1,0 +1,237 @@
+"""Safe loading of an uploaded model: TorchScript only, checked before the JIT sees it.
+
+TorchScript carries the network without Python classes, so loading it never runs arbitrary code
+the way unpickling a ``torch.save(model)`` file does. Pickles, state dicts, damaged or
+encrypted zips, decompression bombs and scripted code that calls custom operators or touches
+files are refused with a sentence saying why and how to export the model instead.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from core.data.schema import SCHEMA_FILE, FeatureSchema
+from core.errors import ModelError
+from core.formatting import size_and_limit
+from core.hashing import sha256_hex
+from core.model.eager import LAYER_BUILDERS, rebuild_eager, structural_output_hint
+
+MAX_MODEL_BYTES = 100 * 1024 * 1024
+_ALLOWED_OP_NAMESPACES = {"aten", "prim"}
+_EXPORT_HINT = (
+    "Export it as TorchScript instead: torch.jit.script(model).save('model.pt') "
+    "(or torch.jit.trace(model, example_rows).save('model.pt'))."
+)
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    kind: str
+    in_features: int | None
+    out_features: int | None
+    parameters: int
+
+
+@dataclass
+class LoadedModel:
+    """An uploaded model: the scripted original (never mutated) and, when possible, an eager twin."""
+
+    scripted: torch.jit.ScriptModule
+    eager: nn.Sequential | None
+    schema: FeatureSchema | None
+    n_inputs: int
+    layers: tuple[LayerInfo, ...]
+    file_bytes: int
+    content_hash: str
+    name: str = "model.pt"
+    structure_note: str = ""
+    output_hint: str | None = None
+    extra_files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def module(self) -> nn.Module:
+        """The module computations run on: the eager twin when there is one."""
+        return self.eager if self.eager is not None else self.scripted
+
+    @property
+    def n_parameters(self) -> int:
+        return int(sum(p.numel() for p in self.scripted.parameters()))
+
+
+def _refuse_non_torchscript(data: bytes, names: list[str]) -> None:
+    """Explain what a non-TorchScript torch file is without ever unpickling code from it."""
+    if any(n.endswith("data.pkl") for n in names):
+        try:
+            obj = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+        except Exception:
+            raise ModelError(
+                "This file is a pickled PyTorch model (torch.save(model)); RiskPrune does not "
+                "open pickled models because unpickling can run arbitrary code.",
+                _EXPORT_HINT,
+            ) from None
+        if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            raise ModelError(
+                "This file holds only weights (a state_dict), not the network that uses them.",
+                _EXPORT_HINT,
+            )
+        raise ModelError("This PyTorch file holds data, not a model.", _EXPORT_HINT)
+    raise ModelError("This zip file is not a PyTorch model.", _EXPORT_HINT)
+
+
+# Builtins that touch the file system when a scripted model runs (aten::save writes any path,
+# aten::from_file reads any path). Standard layers never need them, so their names anywhere in
+# the model's code are refused before the JIT compiles it (``__setstate__`` runs at load time).
+_FILE_OPS = ("save", "from_file")
+_FILE_OP_RE = re.compile(r"\b(" + "|".join(_FILE_OPS) + r")\b")
+_CODE_RE = re.compile(r"(^|/)code/.*\.py$")
+
+
+def _is_code(name: str) -> bool:
+    return bool(_CODE_RE.search(name))
+
+
+def _check_code(zf: zipfile.ZipFile) -> None:
+    """Refuse scripted code that calls custom C++ operators or reads/writes files."""
+    for info in zf.infolist():
+        if _is_code(info.filename):
+            text = zf.read(info).decode("utf-8", errors="replace")
+            for ns in set(re.findall(r"\bops\.([A-Za-z_][A-Za-z0-9_]*)\.", text)):
+                if ns not in _ALLOWED_OP_NAMESPACES:
+                    raise ModelError(
+                        f"The model calls custom operators ('{ns}') that are not part of PyTorch.",
+                        "Export a model built only from standard PyTorch layers.",
+                    )
+            found = _FILE_OP_RE.search(text)
+            if found:
+                raise ModelError(
+                    f"The model's code reads or writes files (it calls '{found.group(1)}'), so "
+                    "RiskPrune will not run it.",
+                    "Export a model whose forward only computes scores from its inputs "
+                    "(standard layers, no torch.save or torch.from_file).",
+                )
+
+
+_DAMAGED = (
+    "The model file is damaged or incomplete (it may have been cut off during upload).",
+    "Upload the complete file again.",
+)
+
+
+def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_BYTES) -> LoadedModel:
+    """Load an uploaded TorchScript file; refuse pickles, damaged files and unsupported shapes."""
+    if len(data) == 0:
+        raise ModelError("The model file is empty.", "Upload the TorchScript (.pt) file again.")
+    if len(data) > max_bytes:
+        size, cap = size_and_limit(len(data), max_bytes)
+        raise ModelError(
+            f"The model file is {size}, above the upload limit of {cap}.",
+            "Credit-risk MLPs are far smaller; check that the right file was picked.",
+        )
+    if not data.startswith(b"PK"):
+        if data[:1] == b"\x80":
+            raise ModelError(
+                "This file is a legacy pickle; RiskPrune does not open pickles because "
+                "unpickling can run arbitrary code.",
+                _EXPORT_HINT,
+            )
+        raise ModelError("This is not a PyTorch model file.", _EXPORT_HINT)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except Exception as exc:  # zipfile raises BadZipFile, EOFError, struct/Unicode/NotImplemented errors...
+        raise ModelError(*_DAMAGED) from exc
+    unpacked = sum(int(i.file_size) for i in infos)
+    if unpacked > max(4 * max_bytes, 64 * 1024 * 1024):
+        size, _ = size_and_limit(unpacked, max_bytes)
+        raise ModelError(
+            f"The model file claims to unpack to {size}, far more than any credit-risk model; "
+            "RiskPrune will not unpack it (this is how decompression bombs fill a server's memory).",
+            "Upload the TorchScript file written by torch.jit.save (it is stored uncompressed).",
+        )
+    if any(i.flag_bits & 0x1 for i in infos):
+        raise ModelError(
+            "The model file is password-protected (an encrypted zip).",
+            "Upload the TorchScript file exactly as torch.jit.save wrote it.",
+        )
+    names = [i.filename for i in infos]
+    try:
+        bad = zf.testzip()
+    except Exception as exc:  # unsupported compression, truncated members, ...
+        raise ModelError(*_DAMAGED) from exc
+    if bad is not None:
+        raise ModelError("The model file is damaged (a checksum does not match).", "Upload the complete file again.")
+    if not any(_is_code(n) for n in names) or not any(n.endswith("constants.pkl") for n in names):
+        _refuse_non_torchscript(data, names)
+    _check_code(zf)
+    extra = {SCHEMA_FILE: ""}
+    try:
+        scripted = torch.jit.load(io.BytesIO(data), map_location="cpu", _extra_files=extra)
+    except Exception as exc:  # the JIT raises RuntimeError and friends on anything odd
+        lines = str(exc).strip().splitlines()
+        detail = f": {lines[0][:160]}" if lines else ""
+        raise ModelError(
+            "The TorchScript file could not be loaded (it is damaged, was edited by hand, or "
+            f"comes from an incompatible PyTorch version{detail}).",
+            "Re-export it with torch.jit.script(model).save('model.pt') on PyTorch 2.x.",
+        ) from exc
+    scripted.eval()
+    schema = FeatureSchema.from_json(extra[SCHEMA_FILE]) if extra[SCHEMA_FILE] else None
+    layers = describe_layers(scripted)
+    linears = [l for l in layers if l.kind == "Linear"]
+    if not linears:
+        raise ModelError(
+            "The model has no Linear layer, so there is nothing RiskPrune can prune.",
+            "RiskPrune prunes fully connected (nn.Linear) networks such as tabular MLPs.",
+        )
+    n_inputs = _input_width(scripted, int(linears[0].in_features or 0))
+    if schema is not None and len(schema.input_names) != n_inputs:
+        raise ModelError(
+            f"The embedded schema describes {len(schema.input_names)} inputs but the first layer "
+            f"takes {n_inputs}.",
+            "Re-export the model with the schema it was trained with.",
+        )
+    eager, note = rebuild_eager(scripted, n_inputs)
+    return LoadedModel(
+        scripted=scripted,
+        eager=eager,
+        schema=schema,
+        n_inputs=n_inputs,
+        layers=tuple(layers),
+        file_bytes=len(data),
+        content_hash=sha256_hex(data),
+        name=name,
+        structure_note=note,
+        output_hint=structural_output_hint(eager),
+    )
+
+
+def _input_width(scripted: nn.Module, first_linear_in: int) -> int:
+    """Width of the model's input: the first Linear's, unless an input selector (left by
+    input-feature pruning) sits in front of it and keeps the original interface."""
+    for module in scripted.modules():
+        kind = getattr(module, "original_name", type(module).__name__)
+        if kind == "Linear":
+            break
+        if kind == "SelectInputs":
+            return int(module.n_inputs)
+    return first_linear_in
+
+
+def describe_layers(module: nn.Module) -> list[LayerInfo]:
+    out = []
+    for name, m in module.named_modules():
+        kind = getattr(m, "original_name", type(m).__name__)
+        if kind in LAYER_BUILDERS or kind == "Linear":
+            weight = getattr(m, "weight", None)
+            in_f = out_f = None
+            if kind == "Linear" and weight is not None:
+                out_f, in_f = int(weight.shape[0]), int(weight.shape[1])
+            n_params = sum(int(p.numel()) for p in m.parameters(recurse=False))
+            out.append(LayerInfo(name or "(root)", kind, in_f, out_f, n_params))
+    return out

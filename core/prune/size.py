@@ -1,0 +1,69 @@
+"""Measuring a model as it would be shipped: parameters, non-zeros, tensor bytes, file bytes, multiply-adds.
+
+Every number is counted on the module (file bytes by actually serialising it), none is estimated
+(the role of Torch-Pruning's ``utils/op_counter.py``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from core.data.schema import FeatureSchema
+from core.model.loading import LoadedModel
+from core.model.serialization import model_to_bytes
+from core.prune.structure import is_linear
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """Sizes of a model as it would be shipped; every number is counted, none is estimated."""
+
+    parameters: int
+    nonzeros: int
+    dense_bytes: int  # parameters and buffers as stored tensors
+    file_bytes: int  # the TorchScript file RiskPrune exports (schema embedded)
+    multiply_adds: int  # per applicant, through the Linear layers as stored (zeros still multiply)
+
+    def to_dict(self) -> dict:
+        return {"parameters": self.parameters, "nonzeros": self.nonzeros, "dense_bytes": self.dense_bytes,
+                "file_bytes": self.file_bytes, "multiply_adds": self.multiply_adds}
+
+
+def linear_multiply_adds(module: nn.Module) -> int:
+    return int(sum(m.weight.numel() for m in module.modules() if is_linear(m)))
+
+
+def measure_size(module: nn.Module, schema: FeatureSchema | None) -> ModelSize:
+    params = list(module.parameters())
+    buffers = [b for b in module.buffers() if b.is_floating_point() or b.dtype == torch.long]
+    return ModelSize(
+        parameters=int(sum(p.numel() for p in params)),
+        nonzeros=int(sum(int(torch.count_nonzero(p)) for p in params)),
+        dense_bytes=int(sum(t.numel() * t.element_size() for t in params + buffers)),
+        file_bytes=len(model_to_bytes(module, schema)),
+        multiply_adds=linear_multiply_adds(module),
+    )
+
+
+_ORIGINAL_SIZES: dict[str, ModelSize] = {}
+_ORIGINAL_SIZES_MAX = 32
+
+
+def original_size_of(model: LoadedModel) -> ModelSize:
+    """Size of the unpruned model, measured once per uploaded file (keyed by its content hash).
+
+    Measuring means scripting and serialising the network (tens of milliseconds); every prune
+    and every sweep point compares against the same original, so it is cached. The loaded model
+    is never mutated, so the hash identifies the measurement.
+    """
+    key = model.content_hash
+    size = _ORIGINAL_SIZES.get(key) if key else None
+    if size is None:
+        size = measure_size(model.module, model.schema)
+        if key:
+            if len(_ORIGINAL_SIZES) >= _ORIGINAL_SIZES_MAX:
+                _ORIGINAL_SIZES.pop(next(iter(_ORIGINAL_SIZES)))
+            _ORIGINAL_SIZES[key] = size
+    return size

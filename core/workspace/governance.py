@@ -1,0 +1,110 @@
+"""Governance views on a workspace: its evaluation rows segmented, reasons compared, a later sample scored."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from core.data.dataset import Dataset, prepare_dataset
+from core.errors import DataError, ExplainError
+from core.explain.attributions import Attributions
+from core.governance.drift import NUMERIC, OutOfTime, characteristic_psi
+from core.governance.reasons import (
+    DEFAULT_REASONS,
+    ReasonStability,
+    adverse_action_reasons,
+)
+from core.governance.segments import (
+    DEFAULT_BANDS,
+    SegmentFairness,
+    SegmentSpec,
+    segment_fairness,
+)
+from core.metrics._validation import as_scores, check_cutoff
+from core.metrics.comparison import risk_metrics
+from core.metrics.decisions import decline
+from core.metrics.stability import psi
+from core.model.outputs import predict_pbad
+from core.workspace.binding import Workspace
+
+
+def eval_frame(ws: Workspace) -> pd.DataFrame:
+    """The raw columns of the workspace's evaluation rows (``Dataset.frame`` is row-aligned with X)."""
+    return ws.data.frame.iloc[ws.eval_idx].reset_index(drop=True)
+
+
+def segment_fairness_for(ws: Workspace, pruned_scores: Any, cutoff: float, columns: Sequence[str | SegmentSpec],
+                         bands: int = DEFAULT_BANDS, edges: Mapping[str, Sequence[float]] | None = None) -> SegmentFairness:
+    """``segment_fairness`` on a workspace's evaluation rows."""
+    return segment_fairness(eval_frame(ws), ws.original_scores, pruned_scores, ws.y_eval, cutoff, columns, bands, edges)
+
+
+def adverse_action_reasons_for(ws: Workspace, pruned_scores: Any, attr_original: Attributions, attr_pruned: Attributions,
+                               cutoff: float, k: int = DEFAULT_REASONS) -> ReasonStability:
+    """``adverse_action_reasons`` on a workspace: attributions' ``row_index`` are positions among its evaluation rows."""
+    sp = as_scores(pruned_scores, "pruned scores")
+    rows = np.asarray(attr_original.row_index, dtype=np.int64)
+    if len(rows) and (rows.min() < 0 or rows.max() >= len(ws.original_scores)):
+        raise ExplainError("The attributions refer to rows outside the evaluation data.", "Explain a sample of this workspace's rows.")
+    groups = ws.data.groups if attr_original.level == "feature" else None
+    c = check_cutoff(cutoff)
+    result = adverse_action_reasons(attr_original, attr_pruned, ws.original_scores[rows], sp[rows], c, groups, k,
+                                    n_declined_total=int(decline(ws.original_scores, c).sum()))
+    # report dataset rows (the ids the flips table uses), not positions among the evaluation rows
+    applicants = result.applicants.copy()
+    applicants["row"] = ws.eval_idx[applicants["row"].to_numpy(dtype=np.int64)].astype(np.int64)
+    return replace(result, applicants=applicants)
+
+
+def prepare_oot(ws: Workspace, oot_frame: pd.DataFrame) -> Dataset:
+    """The out-of-time rows through exactly the workspace's mapping (schema, or the same numeric columns)."""
+    if not isinstance(oot_frame, pd.DataFrame):
+        raise DataError("The out-of-time data is not a table.", "Upload it as CSV, Parquet or Excel.")
+    schema = ws.model.schema
+    try:
+        return prepare_dataset(
+            oot_frame, ws.data.target, ws.data.bad_value,
+            schema=schema, feature_columns=None if schema is not None else list(ws.data.input_names),
+            n_inputs=ws.model.n_inputs,
+        )
+    except DataError as err:
+        raise DataError(f"The out-of-time dataset does not fit the model: {err.message}",
+                        err.hint or "Use the same columns and target as the evaluation data.") from err
+
+
+def _raw_variables(ws: Workspace) -> tuple[list[str], dict[str, str]]:
+    schema = ws.model.schema
+    if schema is not None:
+        return schema.raw_columns, {f.name: f.kind for f in schema.features}
+    return list(ws.data.input_names), {n: NUMERIC for n in ws.data.input_names}
+
+
+def out_of_time(ws: Workspace, pruned_module: Any, oot_frame: pd.DataFrame, cutoff: float) -> OutOfTime:
+    """Every risk metric on the out-of-time data for both models, score PSI and characteristic PSI.
+
+    The reference is the workspace's evaluation rows (the sample the committee already sees);
+    ``pruned_module`` is the pruned network (or a ``PrunedModel``), which keeps the original's
+    input interface.
+    """
+    module = getattr(getattr(pruned_module, "result", None), "module", pruned_module)
+    c = check_cutoff(cutoff)
+    oot = prepare_oot(ws, oot_frame)
+    kind = ws.output.kind
+    ref_o = ws.original_scores
+    ref_p = predict_pbad(module, ws.X_eval, kind)
+    oot_o = predict_pbad(ws.model.module, oot.X, kind)
+    oot_p = predict_pbad(module, oot.X, kind)
+    variables, kinds = _raw_variables(ws)
+    chars = characteristic_psi(eval_frame(ws), oot.frame, columns=variables, kinds=kinds)
+    notes = [f"Reference: the {len(ref_o)} evaluation rows; out-of-time: {oot.n_rows} rows, same {'schema' if ws.model.schema else 'input columns'}."]
+    if oot.n_rows < 100:
+        notes.append(f"Only {oot.n_rows} out-of-time rows: PSI and metrics are noisy.")
+    return OutOfTime(
+        cutoff=c, n_reference=len(ref_o), n_oot=oot.n_rows,
+        reference_original=risk_metrics(ref_o, ws.y_eval, c), reference_pruned=risk_metrics(ref_p, ws.y_eval, c),
+        oot_original=risk_metrics(oot_o, oot.y, c), oot_pruned=risk_metrics(oot_p, oot.y, c),
+        score_psi_original=psi(ref_o, oot_o), score_psi_pruned=psi(ref_p, oot_p),
+        characteristics=chars, oot_scores_original=oot_o, oot_scores_pruned=oot_p, notes=tuple(notes),
+    )
