@@ -36,11 +36,13 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.workspace import compare_workspace, prune_workspace  # noqa: E402
 from core.model import load_model, model_to_bytes  # noqa: E402
-from core.prune import COMPACTED, PruneSpec, measure_size, prune  # noqa: E402
-from core.prune import make_context, sweep  # noqa: E402
-from core.workspace import bind  # noqa: E402
+from core.prune import COMPACTED, PruneSpec, make_context, measure_size, prune, sweep  # noqa: E402  # noqa: E402
+from core.workspace import (  # noqa: E402
+    bind,  # noqa: E402
+    compare_workspace,
+    prune_workspace,
+)
 
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
 SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"

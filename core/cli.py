@@ -231,7 +231,7 @@ def _sweep(args, progress: _Progress) -> int:
     unknown = [m for m in methods if m not in method_keys()]
     if unknown:
         raise SpecError(f"Unknown method(s): {', '.join(unknown)}.", f"Use any of: {', '.join(method_keys())}.")
-    choice = resolve_cutoff(ws.original_scores, ws.y_eval, args.cutoff, args.approval_rate)
+    choice = resolve_cutoff(ws.y_eval, ws.original_scores, cutoff=args.cutoff, approval_rate=args.approval_rate)
     ctx = make_context(ws.model, ws.X_eval, ws.y_eval, ws.output.kind, choice.cutoff)
     total = len(methods) * len(args.ratios)
     last = [0.0]

@@ -4,12 +4,26 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.data import MAX_DATA_BYTES, default_inputs, numeric_columns, read_table, target_values
-from core.hashing import sha256_hex
+from core.data import (
+    MAX_DATA_BYTES,
+    default_inputs,
+    numeric_columns,
+    read_table,
+    target_values,
+)
 from core.errors import RiskPruneError
+from core.hashing import sha256_hex
 from core.model import MAX_MODEL_BYTES, OUTPUT_KIND_LABELS, OUTPUT_KINDS, load_model
 from core.workspace import EVAL_ALL, EVAL_HOLDOUT
-from ui.state import Source, choices, forget_choices, current_model, current_table, use_sample, workspace
+from ui.state import (
+    Source,
+    choices,
+    current_model,
+    current_table,
+    forget_choices,
+    use_sample,
+    workspace,
+)
 from ui.widgets import show_error
 
 st.title("Data & model")

@@ -112,7 +112,7 @@ else:
                          "for senior unsecured exposures.")
     if col != "— none —":
         try:
-            el = expected_loss(ws.original_scores, cur.scores, ws.y_eval, frame[col].to_numpy()[ws.eval_idx], cmp.cutoff.cutoff,
+            el = expected_loss(ws.y_eval, ws.original_scores, cur.scores, frame[col].to_numpy()[ws.eval_idx], cutoff=cmp.cutoff.cutoff,
                                lgd=lgd, exposure_column=col)
         except RiskPruneError as err:
             show_error(err)

@@ -6,10 +6,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.data import read_table
-from core.hashing import sha256_hex
 from core.errors import RiskPruneError
 from core.governance import FOUR_FIFTHS, SegmentSpec
 from core.governance.segments import default_segment_columns, segment_candidates
+from core.hashing import sha256_hex
 from ui.compute import explain_sample, out_of_time_result, pruned_or_stop, segments
 from ui.compute import reasons as reason_stability
 from ui.state import Source, workspace_or_stop

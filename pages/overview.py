@@ -36,9 +36,9 @@ d4.metric("Evaluation rows", f"{len(ws.eval_idx):,}")
 st.subheader("Original model performance")
 label = "Test AUC" if ws.eval_mode == "holdout" else "AUC"
 p1, p2, p3 = st.columns(3)
-p1.metric(label, f"{auc(ws.original_scores, ws.y_eval):.4f}")
-p2.metric("Gini", f"{gini(ws.original_scores, ws.y_eval):.4f}")
-p3.metric("KS", f"{ks(ws.original_scores, ws.y_eval)[0]:.4f}")
+p1.metric(label, f"{auc(ws.y_eval, ws.original_scores):.4f}")
+p2.metric("Gini", f"{gini(ws.y_eval, ws.original_scores):.4f}")
+p3.metric("KS", f"{ks(ws.y_eval, ws.original_scores):.4f}")
 st.caption(ws.split_note)
 
 st.divider()

@@ -8,9 +8,16 @@ import streamlit as st
 
 from core.errors import RiskPruneError
 from core.metrics import DEFAULT_BOOTSTRAP
-from core.prune import FineTuneSpec
-from core.prune import COMPACTED, NEURON_L1, NEURON_L2, linear_weights, prunable_layers
-from core.prune import layer_sensitivity, make_context
+from core.prune import (
+    COMPACTED,
+    NEURON_L1,
+    NEURON_L2,
+    FineTuneSpec,
+    layer_sensitivity,
+    linear_weights,
+    make_context,
+    prunable_layers,
+)
 from ui.compute import fine_tuned_for, pruned_base, pruned_or_stop, run_fine_tuning
 from ui.controls import current_spec
 from ui.state import workspace_or_stop

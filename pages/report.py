@@ -10,15 +10,31 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import RiskPruneError
-from core.report.export import torchscript_bytes
 from core.explain import importance_shift
-from core.metrics import DEFAULT_BOOTSTRAP
-from core.workspace import adverse_action_reasons_for, segment_fairness_for
-from core.report import MANIFEST, MODEL_ONNX, MODEL_PT, REPORT_HTML, REPORT_PDF, ReportOptions, ReportRun, build_bundle, content_for
-from core.report import headline
-from ui.compute import attributions, bounded_put, explain_sample, pruned_or_stop, sweep_result
-from ui.controls import current_spec, cutoff_args
 from core.governance.segments import default_segment_columns
+from core.metrics import DEFAULT_BOOTSTRAP
+from core.report import (
+    MANIFEST,
+    MODEL_ONNX,
+    MODEL_PT,
+    REPORT_HTML,
+    REPORT_PDF,
+    ReportOptions,
+    ReportRun,
+    build_bundle,
+    content_for,
+    headline,
+)
+from core.report.export import torchscript_bytes
+from core.workspace import adverse_action_reasons_for, segment_fairness_for
+from ui.compute import (
+    attributions,
+    bounded_put,
+    explain_sample,
+    pruned_or_stop,
+    sweep_result,
+)
+from ui.controls import current_spec, cutoff_args
 from ui.state import workspace_or_stop
 from ui.widgets import fmt_bytes, show_error
 

@@ -6,8 +6,7 @@ import streamlit as st
 
 from core.errors import RiskPruneError
 from core.metrics import HIGHER_IS_BETTER
-from core.prune import method_label
-from core.prune import SIZE_COLUMNS, pareto_front
+from core.prune import SIZE_COLUMNS, method_label, pareto_front
 from ui.compute import pruned_or_stop, sweep_result
 from ui.controls import current_spec
 from ui.state import workspace_or_stop

@@ -19,11 +19,15 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.data import encode_target, read_table, stratified_split  # noqa: E402
+from core.data import (  # noqa: E402
+    FeatureSchema,  # noqa: E402
+    encode_target,
+    read_table,
+    stratified_split,
+)
 from core.files import atomic_write_bytes  # noqa: E402
 from core.metrics import risk_metrics  # noqa: E402
 from core.model import model_to_bytes  # noqa: E402
-from core.data import FeatureSchema  # noqa: E402
 
 DATA = ROOT / "sample_data" / "german_credit.csv"
 OUT = ROOT / "sample_data" / "german_credit_mlp.pt"
@@ -44,7 +48,7 @@ def auc(model: nn.Module, X: torch.Tensor, y: np.ndarray) -> float:
     model.eval()
     with torch.no_grad():
         scores = torch.sigmoid(model(X)).squeeze(1).double().numpy()
-    return risk_metrics(scores, y, cutoff=0.5).auc
+    return risk_metrics(y, scores, cutoff=0.5).auc
 
 
 def main() -> dict:
@@ -87,7 +91,7 @@ def main() -> dict:
     model.eval()
     with torch.no_grad():
         test_scores = torch.sigmoid(model(Xte)).squeeze(1).double().numpy()
-    test = risk_metrics(test_scores, y[split["test"]], cutoff=0.5)
+    test = risk_metrics(y[split["test"]], test_scores, cutoff=0.5)
     result = {
         "data_file": DATA.name, "data_sha256": hashlib.sha256(DATA.read_bytes()).hexdigest(),
         "split_seed": SPLIT_SEED, "train_seed": TRAIN_SEED, "split": "stratified 60/20/20",

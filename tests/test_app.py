@@ -4,9 +4,23 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from apptest_support import assert_clean, go, metric, number, open_app, plotly_charts, upload
-from builders import TARGET, csv_bytes, model_bytes, model_columns, synthetic_book, trained_mlp
+from apptest_support import (
+    assert_clean,
+    go,
+    metric,
+    number,
+    open_app,
+    plotly_charts,
+    upload,
+)
+from builders import (
+    TARGET,
+    csv_bytes,
+    model_bytes,
+    model_columns,
+    synthetic_book,
+    trained_mlp,
+)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +172,6 @@ def test_governance_page_shows_air_reasons_and_out_of_time(book):
     charts = plotly_charts(at)
     assert len(charts) >= 2  # one AIR chart per default segment column + the reasons chart
     import pandas as pd
-
     from conftest import SAMPLE_DATA
 
     later = pd.read_csv(SAMPLE_DATA).sample(400, random_state=1)

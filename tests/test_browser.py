@@ -9,9 +9,15 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_available, running_app
-from builders import TARGET, csv_bytes, model_bytes, model_columns, synthetic_book, trained_mlp
+from builders import (
+    TARGET,
+    csv_bytes,
+    model_bytes,
+    model_columns,
+    synthetic_book,
+    trained_mlp,
+)
 
 pytestmark = pytest.mark.browser
 

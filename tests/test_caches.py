@@ -5,7 +5,6 @@ import ast
 from collections import OrderedDict
 
 import pytest
-
 from conftest import ROOT
 
 CACHE_DECORATORS = {"cache_resource", "cache_data"}

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import ROOT
 from torch import nn
 
-from conftest import ROOT
 from core.data import read_table
 from core.model import load_model, model_to_bytes, predict_pbad
 from core.workspace import bind
@@ -80,7 +80,7 @@ def test_report_writes_all_files_with_manifest_hashes(files, tmp_path):
               "status", "default", eval_mode="holdout")
     from core.metrics import auc
 
-    assert auc(predict_pbad(model.module, ws.X_eval, ws.output.kind), ws.y_eval) == manifest["results"]["auc_pruned"]
+    assert auc(ws.y_eval, predict_pbad(model.module, ws.X_eval, ws.output.kind)) == manifest["results"]["auc_pruned"]
     html = (out / "report.html").read_text()
     assert f"{manifest['results']['auc_pruned']:.4f}" in html and "id='tradeoffs'" in html
 

@@ -7,9 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import encode_target, prepare_dataset, read_table, stratified_split
+from core.data import (
+    FeatureSchema,
+    FeatureSpec,
+    encode_target,
+    prepare_dataset,
+    read_table,
+    stratified_split,
+)
 from core.errors import DataError
-from core.data import FeatureSchema, FeatureSpec
 
 
 def _frame(n=40, seed=0):

@@ -12,7 +12,6 @@ import shap
 import torch
 from torch import nn
 
-from core.explain.deepshap import build_chain, deepshap
 from core.errors import ExplainError
 from core.explain import (
     FAST_PATH,
@@ -25,6 +24,7 @@ from core.explain import (
     explain_sample,
     importance_shift,
 )
+from core.explain.deepshap import build_chain, deepshap
 from core.model import load_model, model_to_bytes, module_hash, predict_logit
 
 ROOT = Path(__file__).resolve().parents[1]

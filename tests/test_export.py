@@ -2,23 +2,27 @@
 and files are written atomically."""
 from __future__ import annotations
 
+import io
 import json
 import zipfile
-import io
 
 import numpy as np
 import pytest
 import torch
+from conftest import SAMPLE_MODEL
 from torch import nn
 
-from conftest import SAMPLE_MODEL
-from core.report import export
 from core.errors import ModelError
 from core.files import atomic_write_bytes as write_atomic
-from core.report.export import PRUNE_INFO_FILE, onnx_bytes, onnx_max_difference, torchscript_bytes
-from core.prune import FineTuneSpec, fine_tune
 from core.model import load_model, model_to_bytes, predict_pbad
-from core.prune import COMPACTED, MASKED, PruneSpec, prune
+from core.prune import COMPACTED, MASKED, FineTuneSpec, PruneSpec, fine_tune, prune
+from core.report import export
+from core.report.export import (
+    PRUNE_INFO_FILE,
+    onnx_bytes,
+    onnx_max_difference,
+    torchscript_bytes,
+)
 
 
 def _model(layers: list[nn.Module], seed: int = 0):
@@ -72,6 +76,7 @@ def test_torchscript_export_reloads_bit_identical(name, method, ratio):
 
 def test_sample_compacted_export_is_smaller_and_identical(sample_model):
     from conftest import SAMPLE_DATA
+
     from core.data import read_table
     from core.workspace import bind
 
@@ -110,6 +115,7 @@ def test_onnx_export_matches_torch(name, method, ratio):
     assert onnx_max_difference(data, result.module, X) <= 1e-5
     # independently of the helper: onnxruntime's P(bad) against torch's
     import onnxruntime as ort
+
     from core.model import pbad_from_raw
 
     session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.workspace import attributions_for, prune_workspace, sample_for
+from core.data import FeatureSchema
 from core.errors import DataError, ExplainError, SpecError
 from core.explain import Attributions
 from core.governance import (
@@ -27,10 +27,17 @@ from core.governance import (
 from core.metrics import decline, flips, psi_band
 from core.model import load_model, model_to_bytes
 from core.prune import PruneSpec
-from core.data import FeatureSchema
-from core.workspace import adverse_action_reasons_for, bind, eval_frame, out_of_time, segment_fairness_for
+from core.workspace import (
+    adverse_action_reasons_for,
+    attributions_for,
+    bind,
+    eval_frame,
+    out_of_time,
+    prune_workspace,
+    sample_for,
+    segment_fairness_for,
+)
 from tests.conftest import SAMPLE_DATA, SAMPLE_MODEL
-
 
 # --------------------------------------------------------------------------- builders
 
@@ -113,7 +120,7 @@ def test_segment_counts_add_up_to_the_whole(synthetic):
     frame, ws, pruned = synthetic
     cutoff = 0.4
     result = segment_fairness_for(ws, pruned.scores, cutoff, ["income", "region", SegmentSpec("age", edges=(30, 50))])
-    total_flips = flips(ws.original_scores, pruned.scores, ws.y_eval, cutoff).count
+    total_flips = flips(ws.y_eval, ws.original_scores, pruned.scores, cutoff=cutoff).count
     approved = (~decline(ws.original_scores, cutoff)).sum()
     for t in result.tables:
         f = t.to_frame()

@@ -27,10 +27,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from core.data import label_text, prepare_dataset, read_table
+from core.data import (
+    FeatureSchema,
+    FeatureSpec,
+    label_text,
+    prepare_dataset,
+    read_table,
+)
 from core.errors import DataError, ModelError, RiskPruneError, SpecError
 from core.model import load_model, model_to_bytes, module_hash
-from core.data import FeatureSchema, FeatureSpec
 from core.workspace import bind
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -613,8 +618,8 @@ def _hashes(model) -> tuple[str, str | None]:
 @pytest.mark.parametrize("method", ["magnitude_layer", "magnitude_global", "random", "neuron_l1", "neuron_l2",
                                     "input_features"])
 def test_pruning_never_modifies_the_loaded_model(sample_workspace, method):
-    from core.workspace import prune_workspace
     from core.prune import PruneSpec
+    from core.workspace import prune_workspace
 
     before = _hashes(sample_workspace.model)
     prune_workspace(sample_workspace, PruneSpec.make(method, 0.5))
@@ -622,9 +627,8 @@ def test_pruning_never_modifies_the_loaded_model(sample_workspace, method):
 
 
 def test_fine_tuning_and_explaining_never_modify_the_loaded_model(sample_workspace):
+    from core.prune import FineTuneSpec, PruneSpec, fine_tune
     from core.workspace import attributions_for, prune_workspace, sample_for
-    from core.prune import FineTuneSpec, fine_tune
-    from core.prune import PruneSpec
 
     ws = sample_workspace
     before = _hashes(ws.model)

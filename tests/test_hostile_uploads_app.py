@@ -10,11 +10,10 @@ import io
 import pandas as pd
 import pytest
 import torch
-from torch import nn
-
 from apptest_support import assert_clean, go, metric, open_app, upload
 from conftest import SAMPLE_DATA
 from test_hostile_inputs import CANARY, HOSTILE_UPLOADS
+from torch import nn
 
 SUBSET = (
     "empty model file", "torch.save(model) pickle", "zip pickle that creates a file",

@@ -51,10 +51,10 @@ CASES = [
 @pytest.mark.parametrize("seed,n,rate,ties", CASES)
 def test_auc_brier_logloss_equal_sklearn_and_ks_equals_scipy(seed, n, rate, ties):
     s, y = _random_case(seed, n, rate, ties)
-    assert M.auc(s, y) == pytest.approx(roc_auc_score(y, s), abs=1e-9)
-    assert M.brier(s, y) == pytest.approx(brier_score_loss(y, s), abs=1e-9)
-    assert M.log_loss(s, y) == pytest.approx(sk_log_loss(y, s), abs=1e-9)
-    stat, at = M.ks(s, y)
+    assert M.auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-9)
+    assert M.brier(y, s) == pytest.approx(brier_score_loss(y, s), abs=1e-9)
+    assert M.log_loss(y, s) == pytest.approx(sk_log_loss(y, s), abs=1e-9)
+    stat, at = M.ks(y, s), M.ks_threshold(y, s)
     assert stat == pytest.approx(ks_2samp(s[y == 1], s[y == 0]).statistic, abs=1e-9)
     # the reported score is where the gap is reached: the empirical CDFs differ by stat there
     gap = abs(np.mean(s[y == 1] <= at) - np.mean(s[y == 0] <= at))
@@ -64,25 +64,25 @@ def test_auc_brier_logloss_equal_sklearn_and_ks_equals_scipy(seed, n, rate, ties
 def test_logloss_matches_sklearn_when_scores_hit_zero_and_one():
     s, y = _random_case(11, 300, 0.3, ties=1)
     s[:5], s[5:10] = 0.0, 1.0
-    assert M.log_loss(s, y) == pytest.approx(sk_log_loss(y, s), abs=1e-9)
-    assert math.isfinite(M.log_loss(s, y))
+    assert M.log_loss(y, s) == pytest.approx(sk_log_loss(y, s), abs=1e-9)
+    assert math.isfinite(M.log_loss(y, s))
 
 
 def test_metrics_accept_lists_series_and_other_dtypes_alike():
     s, y = _random_case(3, 120, 0.3, ties=2)
-    ref = M.auc(s, y)
-    assert M.auc(list(s), list(y)) == ref
-    assert M.auc(pd.Series(s, index=np.arange(120)[::-1]), pd.Series(y)) == ref
-    assert M.auc(s.astype(np.float32), y.astype(bool)) == pytest.approx(roc_auc_score(y, s.astype(np.float32)), abs=1e-9)
-    assert M.auc(s.reshape(-1, 1), y.astype(float)) == ref
+    ref = M.auc(y, s)
+    assert M.auc(list(y), list(s)) == ref
+    assert M.auc(pd.Series(y), pd.Series(s, index=np.arange(120)[::-1])) == ref
+    assert M.auc(y.astype(bool), s.astype(np.float32)) == pytest.approx(roc_auc_score(y, s.astype(np.float32)), abs=1e-9)
+    assert M.auc(y.astype(float), s.reshape(-1, 1)) == ref
 
 
 def test_inputs_are_not_mutated():
     s, p, y = _pair(0, 100)
     s0, p0, y0 = s.copy(), p.copy(), y.copy()
-    M.compare(s, p, y, bootstrap=20, seed=1)
-    M.score_deciles(s, y)
-    M.strategy_curve(s, y)
+    M.compare(y, s, p, bootstrap=20, seed=1)
+    M.score_deciles(y, s)
+    M.strategy_curve(y, s)
     assert (s == s0).all() and (p == p0).all() and (y == y0).all()
 
 
@@ -92,9 +92,9 @@ def test_inputs_are_not_mutated():
 @pytest.mark.parametrize("seed,n,rate,ties", CASES[:5])
 def test_gini_is_two_auc_minus_one_everywhere(seed, n, rate, ties):
     s, y = _random_case(seed, n, rate, ties)
-    a = M.auc(s, y)
-    assert M.gini(s, y) == pytest.approx(2 * a - 1, abs=1e-15)
-    rm = M.risk_metrics(s, y, 0.3)
+    a = M.auc(y, s)
+    assert M.gini(y, s) == pytest.approx(2 * a - 1, abs=1e-15)
+    rm = M.risk_metrics(y, s, cutoff=0.3)
     assert rm.gini == pytest.approx(2 * rm.auc - 1, abs=1e-15)
     assert rm.auc == a
 
@@ -102,7 +102,7 @@ def test_gini_is_two_auc_minus_one_everywhere(seed, n, rate, ties):
 def test_risk_metrics_confusion_numbers_by_hand():
     s = [0.1, 0.3, 0.3, 0.7, 0.9, 0.2]
     y = [0, 0, 1, 1, 0, 1]
-    rm = M.risk_metrics(s, y, cutoff=0.3)  # decline: 0.3, 0.3, 0.7, 0.9 (>= cutoff)
+    rm = M.risk_metrics(y, s, cutoff=0.3)  # decline: 0.3, 0.3, 0.7, 0.9 (>= cutoff)
     # declined: rows 1 (good), 2 (bad), 3 (bad), 4 (good); approved: 0 (good), 5 (bad)
     assert rm.approval_rate == pytest.approx(2 / 6)
     assert rm.approved_bad_rate == pytest.approx(1 / 2)
@@ -116,7 +116,7 @@ def test_risk_metrics_confusion_numbers_by_hand():
 
 def test_decline_means_score_at_or_above_cutoff():
     assert M.decline(np.array([0.29999, 0.3, 0.30001]), 0.3).tolist() == [False, True, True]
-    cm = M.confusion([0.3, 0.3], [0, 1], 0.3)
+    cm = M.confusion([0, 1], [0.3, 0.3], cutoff=0.3)
     assert cm.true_positive == 1 and cm.false_positive == 1 and cm.approval_rate == 0.0
 
 
@@ -124,7 +124,7 @@ def test_decline_means_score_at_or_above_cutoff():
 @pytest.mark.parametrize("ties", [None, 1, 2])
 def test_score_deciles_rows_add_to_n_and_never_split_ties(bins, ties):
     s, y = _random_case(5, 537, 0.2, ties)
-    table = M.score_deciles(s, y, bins=bins)
+    table = M.score_deciles(y, s, bins=bins)
     assert table["applicants"].sum() == len(s)
     assert table["bads"].sum() == y.sum()
     assert len(table) <= bins
@@ -136,7 +136,7 @@ def test_score_deciles_rows_add_to_n_and_never_split_ties(bins, ties):
 
 def test_score_deciles_without_ties_are_equal_sized():
     s, y = _random_case(1, 1000, 0.3)
-    table = M.score_deciles(s, y)
+    table = M.score_deciles(y, s)
     assert table["applicants"].tolist() == [100] * 10
     assert table["decile"].tolist() == list(range(1, 11))
 
@@ -144,14 +144,14 @@ def test_score_deciles_without_ties_are_equal_sized():
 @pytest.mark.parametrize("ties", [None, 1])
 def test_strategy_curve_approval_rate_is_monotone_and_ends_at_the_bad_rate(ties):
     s, y = _random_case(2, 400, 0.25, ties)
-    curve = M.strategy_curve(s, y)
+    curve = M.strategy_curve(y, s)
     rates = curve["approval_rate"].to_numpy()
     assert (np.diff(rates) > 0).all()
     assert rates[-1] == 1.0
     assert curve["approved_bad_rate"].iloc[-1] == pytest.approx(y.mean())
     assert curve["approved_bad_rate"].between(0, 1).all()
     assert (np.diff(curve["cutoff"].to_numpy()) >= 0).all()
-    assert len(M.strategy_curve(s[:10], y[:10], points=101)) == 10
+    assert len(M.strategy_curve(y[:10], s[:10], points=101)) == 10
 
 
 # --------------------------------------------------------------------------- cutoffs
@@ -160,21 +160,21 @@ def test_strategy_curve_approval_rate_is_monotone_and_ends_at_the_bad_rate(ties)
 @pytest.mark.parametrize("seed,n,rate", [(0, 500, 0.2), (1, 1000, 0.3), (2, 97, 0.1), (3, 2000, 0.05)])
 def test_default_cutoff_is_not_half_and_approves_one_minus_bad_rate(seed, n, rate):
     s, y = _random_case(seed, n, rate)
-    choice = M.default_cutoff(s, y)
+    choice = M.default_cutoff(y, s)
     assert choice.cutoff != 0.5
     assert 0 < choice.cutoff < 1
     assert choice.approval_rate == pytest.approx(1 - y.mean())
     approved = np.mean(s < choice.cutoff)
     assert approved == pytest.approx(1 - y.mean(), abs=1 / n)
     assert "approves" in choice.how
-    assert M.resolve_cutoff(s, y) == choice
+    assert M.resolve_cutoff(y, s) == choice
 
 
 @pytest.mark.parametrize("rate", [0.05, 0.3, 0.5, 0.7, 0.95])
 @pytest.mark.parametrize("ties", [None, 1, 2])
 def test_approval_rate_target_is_hit_up_to_ties(rate, ties):
     s, y = _random_case(4, 800, 0.2, ties)
-    choice = M.resolve_cutoff(s, y, approval_rate=rate)
+    choice = M.resolve_cutoff(y, s, approval_rate=rate)
     assert choice.approval_rate == rate
     approved = np.mean(~M.decline(s, choice.cutoff))
     if ties is None:
@@ -183,7 +183,7 @@ def test_approval_rate_target_is_hit_up_to_ties(rate, ties):
         boundary = np.sort(s)[int(round(rate * len(s))) - 1]
         block = np.mean(s == boundary) + np.mean(s == np.sort(s)[int(round(rate * len(s)))])
         assert abs(approved - rate) <= block + 1 / len(s)
-    rm = M.risk_metrics(s, y, choice.cutoff)
+    rm = M.risk_metrics(y, s, cutoff=choice.cutoff)
     assert rm.approval_rate == pytest.approx(approved)
 
 
@@ -208,9 +208,9 @@ def test_certain_bads_are_always_declined_and_certain_goods_always_approved():
 
 def test_user_cutoff_and_rate_are_exclusive():
     s, y = _random_case(0, 50, 0.3)
-    assert M.resolve_cutoff(s, y, cutoff=0.3).cutoff == 0.3
+    assert M.resolve_cutoff(y, s, cutoff=0.3).cutoff == 0.3
     with pytest.raises(SpecError):
-        M.resolve_cutoff(s, y, cutoff=0.3, approval_rate=0.7)
+        M.resolve_cutoff(y, s, cutoff=0.3, approval_rate=0.7)
 
 
 @pytest.mark.parametrize("bad", [0, 1, -0.1, 1.5, float("nan"), float("inf"), "abc", [0.2, 0.3]])
@@ -218,13 +218,13 @@ def test_cutoff_outside_unit_interval_is_refused_everywhere(bad):
     s, p, y = _pair(0, 60)
     calls = [
         lambda: M.check_cutoff(bad),
-        lambda: M.risk_metrics(s, y, bad),
-        lambda: M.confusion(s, y, bad),
-        lambda: M.flips(s, p, y, bad),
-        lambda: M.expected_loss(s, p, y, np.ones(60), bad),
-        lambda: M.compare(s, p, y, cutoff=bad),
-        lambda: M.resolve_cutoff(s, y, approval_rate=bad),
-        lambda: M.compare(s, p, y, approval_rate=bad),
+        lambda: M.risk_metrics(y, s, cutoff=bad),
+        lambda: M.confusion(y, s, cutoff=bad),
+        lambda: M.flips(y, s, p, cutoff=bad),
+        lambda: M.expected_loss(y, s, p, np.ones(60), cutoff=bad),
+        lambda: M.compare(y, s, p, cutoff=bad),
+        lambda: M.resolve_cutoff(y, s, approval_rate=bad),
+        lambda: M.compare(y, s, p, approval_rate=bad),
     ]
     for call in calls:
         with pytest.raises(SpecError) as info:
@@ -314,7 +314,7 @@ IDS = list("abcdefgh")
 
 
 def test_flips_counts_and_split_by_hand():
-    f = M.flips(O, P, Y, cutoff=0.4, row_ids=IDS)
+    f = M.flips(Y, O, P, cutoff=0.4, row_ids=IDS)
     # b: good, approve→decline; c: bad, 0.40 is declined → approve; e: bad, decline→approve;
     # f: bad, approve→decline; g: good, decline→approve
     assert f.count == 5 and f.n == 8 and f.share == pytest.approx(5 / 8)
@@ -333,9 +333,9 @@ def test_flips_counts_and_split_by_hand():
 
 
 def test_flips_default_row_ids_are_positions_and_no_flips_for_identical_scores():
-    f = M.flips(O, P, Y, cutoff=0.4)
+    f = M.flips(Y, O, P, cutoff=0.4)
     assert sorted(f.rows["row"]) == [1, 2, 4, 5, 6]
-    same = M.flips(O, O, Y, cutoff=0.4)
+    same = M.flips(Y, O, O, cutoff=0.4)
     assert same.count == 0 and same.share == 0.0 and same.rows.empty
 
 
@@ -345,7 +345,7 @@ def test_flips_on_empty_arrays_is_defined_as_nothing_flipped():
 
 
 def test_compare_carries_the_same_flips():
-    c = M.compare(O, P, Y, cutoff=0.4, row_ids=IDS)
+    c = M.compare(Y, O, P, cutoff=0.4, row_ids=IDS)
     assert c.flips.count == 5 and c.cutoff.cutoff == 0.4 and c.cutoff.how == "set by the user"
 
 
@@ -355,36 +355,36 @@ def test_compare_carries_the_same_flips():
 def test_bootstrap_ci_contains_point_and_is_reproducible():
     for seed in (0, 1, 2):
         s, p, y = _pair(seed, 400, 0.3, noise=0.08)
-        ci = M.bootstrap_deltas(s, p, y, resamples=200, seed=seed)
+        ci = M.bootstrap_deltas(y, s, p, resamples=200, seed=seed)
         assert set(ci) == {"auc", "ks"}
         for m, c in ci.items():
             assert c.low <= c.delta <= c.high, (seed, m, c)
             assert c.resamples == 200 and c.seed == seed and c.level == 0.95
-        assert ci["auc"].delta == pytest.approx(M.auc(p, y) - M.auc(s, y), abs=1e-12)
-        assert ci["ks"].delta == pytest.approx(M.ks(p, y)[0] - M.ks(s, y)[0], abs=1e-12)
-        again = M.bootstrap_deltas(s, p, y, resamples=200, seed=seed)
+        assert ci["auc"].delta == pytest.approx(M.auc(y, p) - M.auc(y, s), abs=1e-12)
+        assert ci["ks"].delta == pytest.approx(M.ks(y, p) - M.ks(y, s), abs=1e-12)
+        again = M.bootstrap_deltas(y, s, p, resamples=200, seed=seed)
         assert again == ci
-        other = M.bootstrap_deltas(s, p, y, resamples=200, seed=seed + 17)
+        other = M.bootstrap_deltas(y, s, p, resamples=200, seed=seed + 17)
         assert (other["auc"].low, other["auc"].high) != (ci["auc"].low, ci["auc"].high)
 
 
 def test_compare_with_bootstrap_reports_the_ci_and_its_frame():
     s, p, y = _pair(3, 300, 0.3, noise=0.1)
-    c1 = M.compare(s, p, y, bootstrap=200, seed=5)
-    c2 = M.compare(s, p, y, bootstrap=200, seed=5)
-    c3 = M.compare(s, p, y, bootstrap=200, seed=6)
+    c1 = M.compare(y, s, p, bootstrap=200, seed=5)
+    c2 = M.compare(y, s, p, bootstrap=200, seed=5)
+    c3 = M.compare(y, s, p, bootstrap=200, seed=6)
     assert c1.ci == c2.ci and c1.ci != c3.ci
     assert c1.ci["auc"].delta == pytest.approx(c1.delta("auc"), abs=1e-12)
     assert c1.ci["ks"].delta == pytest.approx(c1.delta("ks"), abs=1e-12)
     frame = c1.ci_frame()
     assert list(frame["metric"]) == ["auc", "ks"]
     assert {"delta", "low", "high", "level", "resamples", "seed", "excludes_zero"} <= set(frame.columns)
-    assert M.compare(s, p, y).ci == {} and M.compare(s, p, y).ci_frame().empty
+    assert M.compare(y, s, p).ci == {} and M.compare(y, s, p).ci_frame().empty
 
 
 def test_bootstrap_of_identical_models_is_exactly_zero():
     s, y = _random_case(0, 200, 0.3)
-    ci = M.bootstrap_deltas(s, s, y, resamples=50, seed=0)
+    ci = M.bootstrap_deltas(y, s, s, resamples=50, seed=0)
     assert all(c.low == c.high == c.delta == 0 and not c.excludes_zero for c in ci.values())
 
 
@@ -392,7 +392,7 @@ def test_bootstrap_clearly_worse_model_excludes_zero():
     s, y = _random_case(0, 600, 0.3)
     rng = np.random.default_rng(9)
     worse = np.clip(0.5 * s + 0.5 * rng.random(len(s)), 0, 1)
-    ci = M.bootstrap_deltas(s, worse, y, resamples=200, seed=0)
+    ci = M.bootstrap_deltas(y, s, worse, resamples=200, seed=0)
     assert ci["auc"].high < 0 and ci["auc"].excludes_zero
 
 
@@ -403,14 +403,14 @@ def test_bootstrap_clearly_worse_model_excludes_zero():
 def test_bootstrap_settings_are_checked(kwargs):
     s, p, y = _pair(0, 80)
     with pytest.raises(SpecError):
-        M.bootstrap_deltas(s, p, y, **kwargs)
+        M.bootstrap_deltas(y, s, p, **kwargs)
 
 
 def test_bootstrap_on_tiny_one_bad_sample_still_works_or_says_why():
     s = [0.1, 0.2, 0.3, 0.9]
     y = [0, 0, 0, 1]
     try:
-        ci = M.bootstrap_deltas(s, [0.1, 0.25, 0.3, 0.8], y, resamples=50, seed=0)
+        ci = M.bootstrap_deltas(y, s, [0.1, 0.25, 0.3, 0.8], resamples=50, seed=0)
     except MetricError as err:
         assert "bootstrap" in str(err)
     else:
@@ -426,7 +426,7 @@ def test_expected_loss_by_hand_with_default_lgd():
     sp = [0.1, 0.5, 0.2, 0.6]
     y = [0, 1, 0, 1]
     ead = pd.Series([1000, 2000, 3000, 4000], name="amount")
-    el = M.expected_loss(so, sp, y, ead, cutoff=0.4, exposure_column="amount")
+    el = M.expected_loss(y, so, sp, ead, cutoff=0.4, exposure_column="amount")
     assert el.lgd == 0.45
     # original approves rows 0, 1; pruned approves rows 0, 2
     assert el.approved_exposure_original == 3000 and el.approved_exposure_pruned == 4000
@@ -440,15 +440,15 @@ def test_expected_loss_by_hand_with_default_lgd():
 
 def test_expected_loss_scales_with_lgd_and_checks_inputs():
     so, sp, y, ead = [0.1, 0.5], [0.2, 0.5], [0, 1], [100.0, 200.0]
-    el = M.expected_loss(so, sp, y, ead, cutoff=0.4, lgd=0.6)
+    el = M.expected_loss(y, so, sp, ead, cutoff=0.4, lgd=0.6)
     assert el.expected_loss_original == pytest.approx(0.1 * 0.6 * 100)
     assert el.expected_loss_pruned == pytest.approx(0.2 * 0.6 * 100)
     for bad_lgd in (0, 1.5, float("nan"), "abc"):
         with pytest.raises(SpecError):
-            M.expected_loss(so, sp, y, ead, cutoff=0.4, lgd=bad_lgd)
+            M.expected_loss(y, so, sp, ead, cutoff=0.4, lgd=bad_lgd)
     for bad_ead in ([1.0], [1.0, -2.0], [1.0, np.nan], ["a", "b"], [[1], [1, 2]]):
         with pytest.raises(MetricError):
-            M.expected_loss(so, sp, y, bad_ead, cutoff=0.4)
+            M.expected_loss(y, so, sp, bad_ead, cutoff=0.4)
 
 
 # --------------------------------------------------------------------------- degenerate inputs
@@ -456,14 +456,14 @@ def test_expected_loss_scales_with_lgd_and_checks_inputs():
 
 def _two_score_calls(s, p, y):
     return {
-        "auc": lambda: M.auc(s, y),
-        "gini": lambda: M.gini(s, y),
-        "ks": lambda: M.ks(s, y),
-        "risk_metrics": lambda: M.risk_metrics(s, y, 0.3),
-        "compare": lambda: M.compare(s, p, y),
-        "compare_cutoff": lambda: M.compare(s, p, y, cutoff=0.3),
-        "default_cutoff": lambda: M.default_cutoff(s, y),
-        "bootstrap": lambda: M.bootstrap_deltas(s, p, y, resamples=20),
+        "auc": lambda: M.auc(y, s),
+        "gini": lambda: M.gini(y, s),
+        "ks": lambda: M.ks(y, s),
+        "risk_metrics": lambda: M.risk_metrics(y, s, cutoff=0.3),
+        "compare": lambda: M.compare(y, s, p),
+        "compare_cutoff": lambda: M.compare(y, s, p, cutoff=0.3),
+        "default_cutoff": lambda: M.default_cutoff(y, s),
+        "bootstrap": lambda: M.bootstrap_deltas(y, s, p, resamples=20),
     }
 
 
@@ -476,25 +476,25 @@ def test_one_class_only_is_a_clear_metric_error(label):
             call()
         assert "good" in str(info.value) or "bad" in str(info.value), name
     # Brier and log-loss are defined with one class (no ranking involved)
-    assert M.brier(s, y) == pytest.approx(brier_score_loss(y, s, pos_label=1), abs=1e-12)
-    assert M.log_loss(s, y) == pytest.approx(sk_log_loss(y, s, labels=[0, 1]), abs=1e-9)
+    assert M.brier(y, s) == pytest.approx(brier_score_loss(y, s, pos_label=1), abs=1e-12)
+    assert M.log_loss(y, s) == pytest.approx(sk_log_loss(y, s, labels=[0, 1]), abs=1e-9)
 
 
 def test_constant_scores_give_defined_values():
     y = np.array([0, 1] * 10)
     const = np.full(20, 0.3)
-    assert M.auc(const, y) == 0.5 and M.gini(const, y) == 0.0
-    assert M.ks(const, y) == (0.0, 0.3)
-    rm = M.risk_metrics(const, y, 0.5)
+    assert M.auc(y, const) == 0.5 and M.gini(y, const) == 0.0
+    assert (M.ks(y, const), M.ks_threshold(y, const)) == (0.0, 0.3)
+    rm = M.risk_metrics(y, const, cutoff=0.5)
     assert rm.approval_rate == 1.0 and math.isnan(rm.precision)
     s, _ = _random_case(0, 20, 0.5)
-    c = M.compare(s, const, y, cutoff=0.4)
+    c = M.compare(y, s, const, cutoff=0.4)
     assert c.pruned.auc == 0.5 and math.isnan(c.spearman)
     assert math.isfinite(c.psi.value)
     frame = c.to_frame()
     assert frame.set_index("metric").loc["auc", "worse"] in (True, False)
     # a constant original still yields a cutoff strictly inside (0, 1)
-    choice = M.default_cutoff(const, y)
+    choice = M.default_cutoff(y, const)
     assert 0 < choice.cutoff < 1
 
 
@@ -505,12 +505,12 @@ def test_nan_and_inf_scores_are_refused(bad_value):
     s[3] = bad_value
     calls = _two_score_calls(s, p, y)
     calls.update({
-        "brier": lambda: M.brier(s, y), "log_loss": lambda: M.log_loss(s, y),
+        "brier": lambda: M.brier(y, s), "log_loss": lambda: M.log_loss(y, s),
         "psi": lambda: M.psi(s, p), "psi_actual": lambda: M.psi(p, s),
-        "flips": lambda: M.flips(s, p, y, 0.3), "flips_pruned": lambda: M.flips(p, s, y, 0.3),
-        "compare_pruned": lambda: M.compare(p, s, y),
-        "deciles": lambda: M.score_deciles(s, y), "strategy": lambda: M.strategy_curve(s, y),
-        "expected_loss": lambda: M.expected_loss(s, p, y, np.ones(30), 0.3),
+        "flips": lambda: M.flips(y, s, p, cutoff=0.3), "flips_pruned": lambda: M.flips(y, p, s, cutoff=0.3),
+        "compare_pruned": lambda: M.compare(y, p, s),
+        "deciles": lambda: M.score_deciles(y, s), "strategy": lambda: M.strategy_curve(y, s),
+        "expected_loss": lambda: M.expected_loss(y, s, p, np.ones(30), cutoff=0.3),
         "approval": lambda: M.cutoff_for_approval(s, 0.5),
     })
     for name, call in calls.items():
@@ -522,15 +522,15 @@ def test_nan_and_inf_scores_are_refused(bad_value):
 def test_length_mismatch_is_refused():
     s, p, y = _pair(0, 30)
     cases = {
-        "auc": lambda: M.auc(s, y[:-1]), "ks": lambda: M.ks(s[:-1], y), "brier": lambda: M.brier(s, y[:-2]),
-        "log_loss": lambda: M.log_loss(s, y[:-1]), "risk": lambda: M.risk_metrics(s, y[:5], 0.3),
-        "flips": lambda: M.flips(s, p[:-1], y, 0.3), "flips_y": lambda: M.flips(s, p, y[:-1], 0.3),
-        "flips_ids": lambda: M.flips(s, p, y, 0.3, row_ids=[1, 2]),
-        "compare": lambda: M.compare(s, p[:-1], y), "compare_y": lambda: M.compare(s, p, y[:-1]),
-        "bootstrap": lambda: M.bootstrap_deltas(s, p[:-1], y), "deciles": lambda: M.score_deciles(s, y[:3]),
-        "strategy": lambda: M.strategy_curve(s, y[:3]), "spearman": lambda: M.spearman(s, p[:-1]),
-        "expected_loss": lambda: M.expected_loss(s, p[:-1], y, np.ones(30), 0.3),
-        "expected_loss_ead": lambda: M.expected_loss(s, p, y, np.ones(29), 0.3),
+        "auc": lambda: M.auc(y[:-1], s), "ks": lambda: M.ks(y, s[:-1]), "brier": lambda: M.brier(y[:-2], s),
+        "log_loss": lambda: M.log_loss(y[:-1], s), "risk": lambda: M.risk_metrics(y[:5], s, cutoff=0.3),
+        "flips": lambda: M.flips(y, s, p[:-1], cutoff=0.3), "flips_y": lambda: M.flips(y[:-1], s, p, cutoff=0.3),
+        "flips_ids": lambda: M.flips(y, s, p, cutoff=0.3, row_ids=[1, 2]),
+        "compare": lambda: M.compare(y, s, p[:-1]), "compare_y": lambda: M.compare(y[:-1], s, p),
+        "bootstrap": lambda: M.bootstrap_deltas(y, s, p[:-1]), "deciles": lambda: M.score_deciles(y[:3], s),
+        "strategy": lambda: M.strategy_curve(y[:3], s), "spearman": lambda: M.spearman(s, p[:-1]),
+        "expected_loss": lambda: M.expected_loss(y, s, p[:-1], np.ones(30), cutoff=0.3),
+        "expected_loss_ead": lambda: M.expected_loss(y, s, p, np.ones(29), cutoff=0.3),
     }
     for name, call in cases.items():
         with pytest.raises(MetricError) as info:
@@ -543,7 +543,7 @@ def test_empty_arrays_are_refused_clearly():
     cases = {
         "auc": lambda: M.auc(e, e), "ks": lambda: M.ks(e, e), "brier": lambda: M.brier(e, e),
         "log_loss": lambda: M.log_loss(e, e), "psi": lambda: M.psi(e, [0.1]), "psi_a": lambda: M.psi([0.1], e),
-        "risk": lambda: M.risk_metrics(e, e, 0.3), "compare": lambda: M.compare(e, e, e),
+        "risk": lambda: M.risk_metrics(e, e, cutoff=0.3), "compare": lambda: M.compare(e, e, e),
         "compare_cut": lambda: M.compare(e, e, e, cutoff=0.3), "deciles": lambda: M.score_deciles(e, e),
         "strategy": lambda: M.strategy_curve(e, e), "approval": lambda: M.cutoff_for_approval(e, 0.5),
         "bootstrap": lambda: M.bootstrap_deltas(e, e, e),
@@ -556,9 +556,9 @@ def test_empty_arrays_are_refused_clearly():
 @pytest.mark.parametrize("bad", [[-0.1, 0.5], [0.5, 1.01], [2.0, 3.0]])
 def test_scores_outside_unit_interval_are_refused(bad):
     y = [0, 1]
-    for call in (lambda: M.auc(bad, y), lambda: M.ks(bad, y), lambda: M.brier(bad, y), lambda: M.log_loss(bad, y),
-                 lambda: M.risk_metrics(bad, y, 0.3), lambda: M.compare(bad, [0.2, 0.3], y),
-                 lambda: M.compare([0.2, 0.3], bad, y), lambda: M.flips(bad, [0.2, 0.3], y, 0.3)):
+    for call in (lambda: M.auc(y, bad), lambda: M.ks(y, bad), lambda: M.brier(y, bad), lambda: M.log_loss(y, bad),
+                 lambda: M.risk_metrics(y, bad, cutoff=0.3), lambda: M.compare(y, bad, [0.2, 0.3]),
+                 lambda: M.compare(y, [0.2, 0.3], bad), lambda: M.flips(y, bad, [0.2, 0.3], cutoff=0.3)):
         with pytest.raises(MetricError) as info:
             call()
         assert "between 0 and 1" in str(info.value)
@@ -567,14 +567,14 @@ def test_scores_outside_unit_interval_are_refused(bad):
 @pytest.mark.parametrize("labels", [[0, 2], [0, -1], [0, 0.5], [0, np.nan], ["good", "bad"], [[0], [1, 0]]])
 def test_labels_that_are_not_zero_one_are_refused(labels):
     with pytest.raises(MetricError):
-        M.auc([0.2, 0.3], labels)
+        M.auc(labels, [0.2, 0.3])
 
 
 @pytest.mark.parametrize("scores", [["a", "b"], [None, 0.2], [[0.1], [0.2, 0.3]], [10**400, 0.1], [0.1j, 0.2],
                                     {"a": 0.1}, np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[D]")])
 def test_scores_that_are_not_numbers_are_refused(scores):
     with pytest.raises(MetricError):
-        M.auc(scores, [0, 1])
+        M.auc([0, 1], scores)
     with pytest.raises(MetricError):
         M.psi(scores, [0.1, 0.2])
 
@@ -584,7 +584,7 @@ def test_bin_counts_are_checked(bins):
     s, y = _random_case(0, 50, 0.3)
     if bins != 1:  # one band is a valid (if coarse) score table, but not a PSI
         with pytest.raises(RiskPruneError):
-            M.score_deciles(s, y, bins=bins)
+            M.score_deciles(y, s, bins=bins)
     with pytest.raises(SpecError):
         M.psi(s, s, bins=bins)
 
@@ -599,13 +599,13 @@ def _is_tidy(frame: pd.DataFrame) -> bool:
 
 def test_every_result_converts_to_a_tidy_frame():
     s, p, y = _pair(1, 200, 0.3, noise=0.1)
-    c = M.compare(s, p, y, bootstrap=30, seed=0, row_ids=[f"r{i}" for i in range(200)])
+    c = M.compare(y, s, p, bootstrap=30, seed=0, row_ids=[f"r{i}" for i in range(200)])
     frames = {
         "comparison": c.to_frame(), "ci": c.ci_frame(), "psi": c.psi.to_frame(), "psi_table": c.psi.table,
         "flips": c.flips.to_frame(), "flip_summary": c.flips.summary_frame(), "original": c.original.to_frame(),
         "metrics_frame": M.metrics_frame(c.pruned), "cutoff": c.cutoff.to_frame(),
-        "deciles": M.score_deciles(s, y), "strategy": M.strategy_curve(s, y),
-        "loss": M.expected_loss(s, p, y, np.full(200, 1000.0), c.cutoff.cutoff).to_frame(),
+        "deciles": M.score_deciles(y, s), "strategy": M.strategy_curve(y, s),
+        "loss": M.expected_loss(y, s, p, np.full(200, 1000.0), cutoff=c.cutoff.cutoff).to_frame(),
     }
     for name, frame in frames.items():
         assert _is_tidy(frame), name
@@ -621,7 +621,7 @@ def test_every_result_converts_to_a_tidy_frame():
 
 def test_comparison_spearman_and_deltas():
     s, p, y = _pair(2, 300)
-    c = M.compare(s, p, y, approval_rate=0.8)
+    c = M.compare(y, s, p, approval_rate=0.8)
     from scipy.stats import spearmanr
     assert c.spearman == pytest.approx(spearmanr(s, p).statistic)
     assert c.cutoff.approval_rate == 0.8

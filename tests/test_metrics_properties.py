@@ -88,13 +88,13 @@ def test_single_model_metrics_never_crash(s, y):
         out = _only_risk_errors(lambda: fn(s, y))
         if fn in (M.auc, M.brier) and out is not None:
             assert 0 <= out <= 1
-    _only_risk_errors(lambda: M.resolve_cutoff(s, y, approval_rate=0.7))
+    _only_risk_errors(lambda: M.resolve_cutoff(y, s, approval_rate=0.7))
 
 
 @SETTINGS
 @given(s=array_like(), y=labels_like, cutoff=cutoffs)
 def test_risk_metrics_never_crash(s, y, cutoff):
-    rm = _only_risk_errors(lambda: M.risk_metrics(s, y, cutoff))
+    rm = _only_risk_errors(lambda: M.risk_metrics(y, s, cutoff=cutoff))
     if rm is not None:
         assert 0 <= rm.auc <= 1 and 0 <= rm.ks <= 1 and 0 <= rm.approval_rate <= 1
         assert isinstance(rm.to_frame(), pd.DataFrame)
@@ -114,7 +114,7 @@ def test_psi_never_crashes_and_is_non_negative(e, a, bins):
 @given(o=array_like(), p=array_like(), y=labels_like, cutoff=cutoffs,
        ids=st.one_of(st.none(), st.lists(st.integers(), max_size=25)))
 def test_flips_never_crash(o, p, y, cutoff, ids):
-    f = _only_risk_errors(lambda: M.flips(o, p, y, cutoff, row_ids=ids))
+    f = _only_risk_errors(lambda: M.flips(y, o, p, cutoff=cutoff, row_ids=ids))
     if f is not None:
         assert f.count == len(f.rows) == f.good_declined + f.bad_approved + f.good_approved + f.bad_declined
         assert 0 <= f.share <= 1
@@ -125,7 +125,7 @@ def test_flips_never_crash(o, p, y, cutoff, ids):
        cutoff=st.one_of(st.none(), cutoffs), rate=st.one_of(st.none(), st.none(), cutoffs),
        boot=st.sampled_from([0, 0, 0, 10, 5, -1]), seed=st.one_of(st.integers(0, 5), st.sampled_from([-1, 1.5, "s"])))
 def test_compare_never_crashes(o, p, y, cutoff, rate, boot, seed):
-    c = _only_risk_errors(lambda: M.compare(o, p, y, cutoff=cutoff, approval_rate=rate, bootstrap=boot, seed=seed))
+    c = _only_risk_errors(lambda: M.compare(y, o, p, cutoff=cutoff, approval_rate=rate, bootstrap=boot, seed=seed))
     if c is not None:
         frame = c.to_frame()
         assert len(frame) == len(M.METRIC_LABELS)
@@ -139,10 +139,10 @@ def test_compare_never_crashes(o, p, y, cutoff, rate, boot, seed):
 @given(o=array_like(), p=array_like(), y=labels_like, ead=array_like(elements=any_float), cutoff=cutoffs,
        lgd=st.one_of(st.floats(allow_nan=True), st.sampled_from(["x", None])))
 def test_expected_loss_and_bootstrap_never_crash(o, p, y, ead, cutoff, lgd):
-    el = _only_risk_errors(lambda: M.expected_loss(o, p, y, ead, cutoff, lgd=lgd))
+    el = _only_risk_errors(lambda: M.expected_loss(y, o, p, ead, cutoff=cutoff, lgd=lgd))
     if el is not None:
         assert el.expected_loss_original >= 0 and el.expected_loss_pruned >= 0
-    _only_risk_errors(lambda: M.bootstrap_deltas(o, p, y, resamples=10, seed=0))
+    _only_risk_errors(lambda: M.bootstrap_deltas(y, o, p, resamples=10, seed=0))
 
 
 # --------------------------------------------------------------------------- invariants on valid data
@@ -164,13 +164,13 @@ def valid_case(draw, min_size=2, max_size=60):
 @given(case=valid_case())
 def test_auc_matches_sklearn_and_flips_with_reversed_scores(case):
     s, y = case
-    a = M.auc(s, y)
+    a = M.auc(y, s)
     assert a == pytest.approx(roc_auc_score(y, s), abs=1e-9)
     r = 1 - s  # reversing may create ties in float64 (1 - 1e-38 == 1): compare with sklearn on the same vector
-    assert M.auc(r, y) == pytest.approx(roc_auc_score(y, r), abs=1e-9)
+    assert M.auc(y, r) == pytest.approx(roc_auc_score(y, r), abs=1e-9)
     if len(np.unique(r)) == len(np.unique(s)):
-        assert M.auc(r, y) == pytest.approx(1 - a, abs=1e-9)
-    assert M.gini(s, y) == pytest.approx(2 * a - 1, abs=1e-12)
+        assert M.auc(y, r) == pytest.approx(1 - a, abs=1e-9)
+    assert M.gini(y, s) == pytest.approx(2 * a - 1, abs=1e-12)
 
 
 @SETTINGS
@@ -197,13 +197,13 @@ def test_cutoff_for_approval_hits_the_rate_up_to_ties(case, rate):
 def test_compare_is_consistent_with_its_parts(case, noise):
     s, y = case
     p = np.clip(s + noise[: len(s)], 0, 1)
-    c = M.compare(s, p, y)
+    c = M.compare(y, s, p)
     for got, scores in ((c.original, s), (c.pruned, p)):
-        want = M.risk_metrics(scores, y, c.cutoff.cutoff).to_dict()
+        want = M.risk_metrics(y, scores, cutoff=c.cutoff.cutoff).to_dict()
         for key, value in got.to_dict().items():  # NaN (e.g. precision with nobody declined) equals NaN
             assert value == want[key] or (math.isnan(value) and math.isnan(want[key])), key
     assert c.psi.value >= 0 and M.psi(s, s).value == 0
     assert c.flips.count == int(((s >= c.cutoff.cutoff) != (p >= c.cutoff.cutoff)).sum())
-    deciles = M.score_deciles(s, y)
+    deciles = M.score_deciles(y, s)
     assert deciles["applicants"].sum() == len(s)
-    assert (np.diff(M.strategy_curve(s, y)["approval_rate"]) > 0).all()
+    assert (np.diff(M.strategy_curve(y, s)["approval_rate"]) > 0).all()

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from core.data import FeatureSchema, FeatureSpec
 from core.errors import ModelError
 from core.model import (
     detect_output_kind,
@@ -20,7 +21,6 @@ from core.model import (
     raw_outputs,
     resolve_output,
 )
-from core.data import FeatureSchema, FeatureSpec
 
 
 def _mlp(n_in=6, head=1, tail=None, seed=0):

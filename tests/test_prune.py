@@ -12,21 +12,32 @@ import pytest
 import torch
 from torch import nn
 
+from core.data import FeatureSchema, FeatureSpec
 from core.errors import SpecError
-from core.prune import FineTuneSpec, fine_tune
-from core.model import LoadedModel, load_model, model_to_bytes, module_hash, predict_pbad, raw_outputs
+from core.model import (
+    LoadedModel,
+    load_model,
+    model_to_bytes,
+    module_hash,
+    predict_pbad,
+    raw_outputs,
+)
 from core.prune import (
     COMPACTED,
     MASKED,
+    FineTuneSpec,
     PruneSpec,
+    fine_tune,
     input_importance,
+    layer_sensitivity,
     linear_weights,
+    make_context,
     measure_size,
+    pareto_front,
     prunable_layers,
     prune,
+    sweep,
 )
-from core.data import FeatureSchema, FeatureSpec
-from core.prune import layer_sensitivity, make_context, pareto_front, sweep
 
 N_IN = 8
 N_ROWS = 300
@@ -750,7 +761,7 @@ def test_layer_sensitivity_has_a_row_per_layer_and_ratio(models, data, method):
 def ctx_auc(ctx) -> float:
     from core.metrics import auc
 
-    return auc(ctx.original_scores, ctx.y)
+    return auc(ctx.y, ctx.original_scores)
 
 
 def test_layer_sensitivity_refuses_input_pruning(models, data):
@@ -764,9 +775,7 @@ def test_layer_sensitivity_refuses_input_pruning(models, data):
 
 
 def test_sample_model_neuron_l1_at_half_compacts_below_6209_parameters():
-    from core.workspace import compare_workspace, prune_workspace
-    from core.workspace import bind
-
+    from core.workspace import bind, compare_workspace, prune_workspace
     from tests.conftest import SAMPLE_DATA, SAMPLE_MODEL
 
     model = load_model(SAMPLE_MODEL.read_bytes(), SAMPLE_MODEL.name)

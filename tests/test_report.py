@@ -13,24 +13,39 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import SAMPLE_DATA, SAMPLE_MODEL
 from torch import nn
 
-from conftest import SAMPLE_DATA, SAMPLE_MODEL
-from core.workspace import attributions_for, compare_workspace, prune_workspace, reference_inputs, sample_for
 from core.data import read_table
-from core.hashing import sha256_hex
 from core.explain import importance_shift
-from core.report import manifest_bytes
-from core.model import load_model, model_to_bytes, module_hash
-from core.prune import PruneSpec
-from core.report import MANIFEST, MODEL_ONNX, MODEL_PT, REPORT_HTML, REPORT_PDF, ReportOptions, build_bundle, content_for, run_report
 from core.formatting import fmt_num
-from core.report import build_report_content
-from core.report.style import ORIGINAL_COLOUR, PRUNED_COLOUR
+from core.hashing import sha256_hex
+from core.model import load_model, model_to_bytes, module_hash
+from core.prune import PruneSpec, make_context, sweep
+from core.report import (
+    MANIFEST,
+    MODEL_ONNX,
+    MODEL_PT,
+    REPORT_HTML,
+    REPORT_PDF,
+    ReportOptions,
+    build_bundle,
+    build_report_content,
+    content_for,
+    manifest_bytes,
+    run_report,
+)
 from core.report.html import render_html
 from core.report.pdf import render_pdf
-from core.prune import make_context, sweep
-from core.workspace import bind
+from core.report.style import ORIGINAL_COLOUR, PRUNED_COLOUR
+from core.workspace import (
+    attributions_for,
+    bind,
+    compare_workspace,
+    prune_workspace,
+    reference_inputs,
+    sample_for,
+)
 
 FAST = ReportOptions(sweep_methods=("magnitude_layer", "neuron_l1"), sweep_ratios=(0.0, 0.5, 0.9), explain_rows=150, explain_background=50)
 

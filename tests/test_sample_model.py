@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 
+from conftest import ROOT, SAMPLE_DATA, SAMPLE_MODEL
+
 from core.data import read_table
 from core.hashing import sha256_hex
 from core.metrics import auc, gini, ks
 from core.model import load_model
 from core.workspace import EVAL_HOLDOUT, bind
-
-from conftest import ROOT, SAMPLE_DATA, SAMPLE_MODEL
 
 
 def _readme_value(name: str) -> str:
@@ -25,9 +25,9 @@ def test_sample_model_reproduces_readme_test_metrics_to_four_decimals():
     ws = bind(model, read_table(data, SAMPLE_DATA.name).frame, model.schema.target, model.schema.bad_value,
               data_sha256=sha256_hex(data))
     assert ws.eval_mode == EVAL_HOLDOUT and len(ws.eval_idx) == 200  # the model's own held-out split
-    assert f"{auc(ws.original_scores, ws.y_eval):.4f}" == _readme_value("AUC")
-    assert f"{gini(ws.original_scores, ws.y_eval):.4f}" == _readme_value("Gini")
-    assert f"{ks(ws.original_scores, ws.y_eval)[0]:.4f}" == _readme_value("KS")
+    assert f"{auc(ws.y_eval, ws.original_scores):.4f}" == _readme_value("AUC")
+    assert f"{gini(ws.y_eval, ws.original_scores):.4f}" == _readme_value("Gini")
+    assert f"{ks(ws.y_eval, ws.original_scores):.4f}" == _readme_value("KS")
 
 
 def test_readme_states_the_sample_parameter_count():

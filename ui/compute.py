@@ -11,16 +11,27 @@ from collections import OrderedDict
 
 import streamlit as st
 
-from core.workspace import (
-    PrunedModel, attributions_for, compare_workspace, prune_workspace, reference_inputs, sample_for, scored,
-)
 from core.errors import RiskPruneError
 from core.explain import Attributions, ExplainSample
-from core.prune import FineTuneSpec, fine_tune
 from core.metrics import Comparison
-from core.prune import PruneSpec
-from core.prune import SweepResult, make_context, sweep
-from core.workspace import Workspace
+from core.prune import (
+    FineTuneSpec,
+    PruneSpec,
+    SweepResult,
+    fine_tune,
+    make_context,
+    sweep,
+)
+from core.workspace import (
+    PrunedModel,
+    Workspace,
+    attributions_for,
+    compare_workspace,
+    prune_workspace,
+    reference_inputs,
+    sample_for,
+    scored,
+)
 
 from .controls import current_spec, cutoff_args
 from .widgets import show_error
@@ -87,7 +98,7 @@ def _sweep(ws: Workspace, seed: int, cutoff: dict, progress) -> SweepResult:
 def _cutoff_value(ws: Workspace, cutoff: dict) -> float | None:
     from core.metrics import resolve_cutoff
 
-    return resolve_cutoff(ws.original_scores, ws.y_eval, **cutoff).cutoff
+    return resolve_cutoff(ws.y_eval, ws.original_scores, **cutoff).cutoff
 
 
 def _fine_tuned_store() -> OrderedDict:
@@ -174,7 +185,7 @@ def out_of_time_result(ws: Workspace, pruned: PrunedModel, source, cutoff: float
 def _curves(ws_key: str, model_key: str, _ws: Workspace, _scores):
     from core.metrics import score_deciles, strategy_curve
 
-    return score_deciles(_scores, _ws.y_eval), strategy_curve(_scores, _ws.y_eval)
+    return score_deciles(_ws.y_eval, _scores), strategy_curve(_ws.y_eval, _scores)
 
 
 def decision_curves(ws: Workspace, pruned: PrunedModel | None):

@@ -13,8 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from core.data import Table, default_inputs, guess_bad_value, read_table, target_values
-from core.hashing import sha256_hex
 from core.errors import RiskPruneError
+from core.hashing import sha256_hex
 from core.model import LoadedModel, load_model
 from core.workspace import Workspace, bind
 

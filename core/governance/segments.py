@@ -242,7 +242,7 @@ def adverse_impact_ratios(approval_rates: Sequence[float]) -> tuple[np.ndarray, 
 def _safe_auc(s: np.ndarray, y: np.ndarray) -> float:
     if len(y) == 0 or y.min() == y.max():
         return float("nan")
-    return auc(s, y)
+    return auc(y, s)
 
 
 def _segment_table(seg: Segmentation, so: np.ndarray, sp: np.ndarray, y: np.ndarray, cutoff: float, threshold: float) -> SegmentTable:

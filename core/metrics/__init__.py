@@ -31,7 +31,7 @@ from core.metrics.decisions import (
     strategy_curve,
 )
 from core.metrics.intervals import DEFAULT_BOOTSTRAP, DeltaCI, bootstrap_deltas
-from core.metrics.ranking import auc, gini, ks
+from core.metrics.ranking import auc, gini, ks, ks_threshold
 from core.metrics.stability import (
     PSI_BANDS,
     PSI_SIGNIFICANT,
@@ -44,7 +44,7 @@ from core.metrics.stability import (
 __all__ = [
     "as_labels", "as_scores", "check_cutoff", "check_rate", "brier", "log_loss", "score_deciles", "HIGHER_IS_BETTER",
     "METRIC_LABELS", "Comparison", "RiskMetrics", "compare", "metrics_frame", "risk_metrics", "spearman", "DEFAULT_LGD",
-    "Confusion", "CutoffChoice", "ExpectedLoss", "Flips", "confusion", "cutoff_for_approval", "decline", "default_cutoff",
+    "Confusion", "CutoffChoice", "DecisionRule", "ExpectedLoss", "Flips", "confusion", "cutoff_for_approval", "decline", "default_cutoff",
     "expected_loss", "flips", "resolve_cutoff", "strategy_curve", "DEFAULT_BOOTSTRAP", "DeltaCI", "bootstrap_deltas",
-    "auc", "gini", "ks", "PSI_BANDS", "PSI_SIGNIFICANT", "PSIResult", "psi", "psi_band", "psi_from_counts",
+    "auc", "gini", "ks", "ks_threshold", "PSI_BANDS", "PSI_SIGNIFICANT", "PSIResult", "psi", "psi_band", "psi_from_counts",
 ]

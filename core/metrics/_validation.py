@@ -116,3 +116,19 @@ def check_rate(rate: float, what: str = "target approval rate") -> float:
     if not np.isfinite(r) or not (0.0 < r < 1.0):
         raise SpecError(f"The {what} {rate} is outside (0, 1).", "Use a share strictly between 0 and 1, e.g. 0.70.")
     return r
+
+
+def check_y_score(y_true: Any, y_score: Any, what: str = "scores") -> tuple[np.ndarray, np.ndarray]:
+    """The one input check of single-model metrics: labels 0/1 and P(bad) in [0, 1], equally long."""
+    s = as_scores(y_score, what)
+    return as_labels(y_true, len(s)), s
+
+
+def check_paired(y_true: Any, original: Any, pruned: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one input check of two-model metrics: both models scored the same applicants."""
+    so = as_scores(original, "original scores")
+    sp = as_scores(pruned, "pruned scores")
+    if len(so) != len(sp):
+        raise MetricError(f"There are {len(so)} original scores but {len(sp)} pruned scores.",
+                          "Score the same applicants with both models.")
+    return as_labels(y_true, len(so)), so, sp

@@ -1,4 +1,8 @@
-"""How honest the probabilities are: Brier score, log-loss, and observed vs predicted by score decile."""
+"""How honest the probabilities are: Brier score, log-loss, and observed vs predicted by score decile.
+
+References: Brier (1950), "Verification of forecasts expressed in terms of probability", Monthly
+Weather Review 78; scikit-learn's ``log_loss`` (probabilities clipped to [eps, 1 − eps]).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -8,36 +12,46 @@ import pandas as pd
 from scipy import stats
 
 from core.errors import MetricError, SpecError
-from core.metrics._validation import _as_count, as_labels, as_scores
+from core.metrics._validation import _as_count, check_y_score
 
 _EPS = np.finfo(np.float64).eps
 
 
-def brier(scores: Any, labels: Any) -> float:
-    s = as_scores(scores)
-    y = as_labels(labels, len(s))
-    if len(s) == 0:
-        raise MetricError("There are no applicants to measure.", "Pass at least one applicant.")
+def _brier_kernel(y: np.ndarray, s: np.ndarray) -> float:
     return float(np.mean((s - y) ** 2))
 
 
-def log_loss(scores: Any, labels: Any) -> float:
-    """Mean negative log-likelihood; probabilities are clipped to [eps, 1 − eps] like scikit-learn."""
-    s = np.clip(as_scores(scores), _EPS, 1 - _EPS)
-    y = as_labels(labels, len(s))
-    if len(s) == 0:
-        raise MetricError("There are no applicants to measure.", "Pass at least one applicant.")
+def _log_loss_kernel(y: np.ndarray, s: np.ndarray) -> float:
+    s = np.clip(s, _EPS, 1 - _EPS)
     return float(-np.mean(y * np.log(s) + (1 - y) * np.log1p(-s)))
 
 
-def score_deciles(scores: Any, labels: Any, bins: int = 10) -> pd.DataFrame:
+def _non_empty(y: np.ndarray) -> None:
+    if len(y) == 0:
+        raise MetricError("There are no applicants to measure.", "Pass at least one applicant.")
+
+
+def brier(y_true: Any, y_score: Any) -> float:
+    """Mean squared difference between P(bad) and the outcome (0 is perfect, 0.25 is a coin)."""
+    y, s = check_y_score(y_true, y_score)
+    _non_empty(y)
+    return _brier_kernel(y, s)
+
+
+def log_loss(y_true: Any, y_score: Any) -> float:
+    """Mean negative log-likelihood; probabilities are clipped to [eps, 1 − eps] like scikit-learn."""
+    y, s = check_y_score(y_true, y_score)
+    _non_empty(y)
+    return _log_loss_kernel(y, s)
+
+
+def score_deciles(y_true: Any, y_score: Any, bins: int = 10) -> pd.DataFrame:
     """Applicants in score deciles (1 = safest): count, bads, observed bad rate, mean predicted PD.
 
     This single table is both the calibration curve (mean predicted vs observed) and the bad rate
     by decile; ties never split across deciles, so a decile can hold more or fewer rows.
     """
-    s = as_scores(scores)
-    y = as_labels(labels, len(s))
+    y, s = check_y_score(y_true, y_score)
     bins = _as_count(bins, "number of score bins", "Use the usual 10 bins.")
     if bins < 1:
         raise SpecError(f"Score bands need at least 1 bin, got {bins}.", "Use the usual 10 bins.")

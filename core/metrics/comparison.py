@@ -9,11 +9,23 @@ import pandas as pd
 from scipy import stats
 
 from core.errors import MetricError
-from core.metrics._validation import _both_classes, as_labels, as_scores
-from core.metrics.calibration import brier, log_loss
-from core.metrics.decisions import CutoffChoice, Flips, confusion, flips, resolve_cutoff
+from core.metrics._validation import (
+    _both_classes,
+    as_scores,
+    check_cutoff,
+    check_paired,
+    check_y_score,
+)
+from core.metrics.calibration import _brier_kernel, _log_loss_kernel
+from core.metrics.decisions import (
+    CutoffChoice,
+    Flips,
+    _confusion_kernel,
+    flips,
+    resolve_cutoff,
+)
 from core.metrics.intervals import DeltaCI, bootstrap_deltas
-from core.metrics.ranking import auc, ks
+from core.metrics.ranking import _auc_kernel, _ks_kernel
 from core.metrics.stability import PSIResult, psi
 
 
@@ -59,16 +71,16 @@ HIGHER_IS_BETTER = {
 }
 
 
-def risk_metrics(scores: Any, labels: Any, cutoff: float) -> RiskMetrics:
-    s = as_scores(scores)
-    y = as_labels(labels, len(s))
+def risk_metrics(y_true: Any, y_score: Any, *, cutoff: float) -> RiskMetrics:
+    """Every headline number of one model; inputs validated once, then the metric kernels run."""
+    y, s = check_y_score(y_true, y_score)
     n_bad, _ = _both_classes(y)
-    ks_stat, ks_at = ks(s, y)
-    a = auc(s, y)
-    cm = confusion(s, y, cutoff)
+    ks_stat, ks_at = _ks_kernel(y, s)
+    a = _auc_kernel(y, s)
+    cm = _confusion_kernel(y, s, check_cutoff(cutoff))
     return RiskMetrics(
         n=len(s), n_bad=n_bad, bad_rate=n_bad / len(s), auc=a, gini=2 * a - 1, ks=ks_stat, ks_score=ks_at,
-        brier=brier(s, y), log_loss=log_loss(s, y), cutoff=cm.cutoff, accuracy=cm.accuracy,
+        brier=_brier_kernel(y, s), log_loss=_log_loss_kernel(y, s), cutoff=cm.cutoff, accuracy=cm.accuracy,
         precision=cm.precision, recall=cm.recall, f1=cm.f1, approval_rate=cm.approval_rate,
         approved_bad_rate=cm.approved_bad_rate, mean_pd=float(s.mean()),
     )
@@ -123,9 +135,10 @@ def spearman(a: Any, b: Any) -> float:
 
 
 def compare(
+    y_true: Any,
     original: Any,
     pruned: Any,
-    labels: Any,
+    *,
     cutoff: float | None = None,
     approval_rate: float | None = None,
     bootstrap: int = 0,
@@ -133,19 +146,15 @@ def compare(
     row_ids: Any = None,
 ) -> Comparison:
     """All original-vs-pruned numbers in one call; ``bootstrap`` > 0 adds paired CIs (slower)."""
-    so = as_scores(original, "original scores")
-    sp = as_scores(pruned, "pruned scores")
-    if len(so) != len(sp):
-        raise MetricError(f"There are {len(so)} original scores but {len(sp)} pruned scores.", "Score the same applicants with both models.")
-    y = as_labels(labels, len(so))
-    choice = resolve_cutoff(so, y, cutoff, approval_rate)
-    ci = bootstrap_deltas(so, sp, y, bootstrap, seed) if bootstrap else {}
+    y, so, sp = check_paired(y_true, original, pruned)
+    choice = resolve_cutoff(y, so, cutoff=cutoff, approval_rate=approval_rate)
+    ci = bootstrap_deltas(y, so, sp, resamples=bootstrap, seed=seed) if bootstrap else {}
     return Comparison(
-        original=risk_metrics(so, y, choice.cutoff),
-        pruned=risk_metrics(sp, y, choice.cutoff),
+        original=risk_metrics(y, so, cutoff=choice.cutoff),
+        pruned=risk_metrics(y, sp, cutoff=choice.cutoff),
         cutoff=choice,
         psi=psi(so, sp),
-        flips=flips(so, sp, y, choice.cutoff, row_ids),
+        flips=flips(y, so, sp, cutoff=choice.cutoff, row_ids=row_ids),
         spearman=spearman(so, sp),
         ci=ci,
     )

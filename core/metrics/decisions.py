@@ -16,10 +16,11 @@ from core.metrics._validation import (
     _as_count,
     _as_number,
     _both_classes,
-    as_labels,
     as_scores,
     check_cutoff,
+    check_paired,
     check_rate,
+    check_y_score,
 )
 
 DEFAULT_LGD = 0.45  # Basel foundation IRB LGD for senior unsecured exposures
@@ -64,15 +65,14 @@ class CutoffChoice:
         return pd.DataFrame([{"cutoff": self.cutoff, "how": self.how, "approval_rate": self.approval_rate}])
 
 
-def default_cutoff(original_scores: Any, labels: Any) -> CutoffChoice:
+def default_cutoff(y_true: Any, original_scores: Any) -> CutoffChoice:
     """Decline as many applicants as the data has bad ones: the original's cutoff at 1 − bad rate.
 
     A silent 0.5 would approve nearly everyone on imbalanced credit data; this default keeps the
     original model's decline volume equal to the observed default volume, which a committee can
     check on the data in one line.
     """
-    s = as_scores(original_scores, "original scores")
-    y = as_labels(labels, len(s))
+    y, s = check_y_score(y_true, original_scores, "original scores")
     _both_classes(y)
     rate = 1.0 - float(y.mean())
     return CutoffChoice(
@@ -82,7 +82,7 @@ def default_cutoff(original_scores: Any, labels: Any) -> CutoffChoice:
     )
 
 
-def resolve_cutoff(original_scores: Any, labels: Any, cutoff: float | None = None, approval_rate: float | None = None) -> CutoffChoice:
+def resolve_cutoff(y_true: Any, original_scores: Any, *, cutoff: float | None = None, approval_rate: float | None = None) -> CutoffChoice:
     """A user cutoff, or the cutoff hitting a target approval rate for the original, or the default."""
     if cutoff is not None and approval_rate is not None:
         raise SpecError("Give either a cutoff or a target approval rate, not both.", "Pick one way to set decisions.")
@@ -91,7 +91,33 @@ def resolve_cutoff(original_scores: Any, labels: Any, cutoff: float | None = Non
     if approval_rate is not None:
         r = check_rate(approval_rate)
         return CutoffChoice(cutoff_for_approval(original_scores, r), f"original model approves {r:.1%} of applicants", r)
-    return default_cutoff(original_scores, labels)
+    return default_cutoff(y_true, original_scores)
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    """How decisions are made, as the user set it: a fixed cutoff, a target approval rate, or the default.
+
+    The rule is resolved against the *original* model's scores on the evaluation rows, so both
+    models are always judged at the same cutoff.
+    """
+
+    cutoff: float | None = None
+    approval_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.cutoff is not None and self.approval_rate is not None:
+            raise SpecError("Give either a cutoff or a target approval rate, not both.", "Pick one way to set decisions.")
+
+    @property
+    def key(self) -> str:
+        return f"cutoff={self.cutoff!r}|approval={self.approval_rate!r}"
+
+    def resolve(self, y_true: Any, original_scores: Any) -> CutoffChoice:
+        return resolve_cutoff(y_true, original_scores, cutoff=self.cutoff, approval_rate=self.approval_rate)
+
+    def to_dict(self) -> dict:
+        return {"cutoff": self.cutoff, "approval_rate": self.approval_rate}
 
 
 @dataclass(frozen=True)
@@ -135,19 +161,21 @@ class Confusion:
         return self.false_negative / approved if approved else float("nan")
 
 
-def confusion(scores: Any, labels: Any, cutoff: float) -> Confusion:
-    s = as_scores(scores)
-    y = as_labels(labels, len(s))
-    c = check_cutoff(cutoff)
+def confusion(y_true: Any, y_score: Any, *, cutoff: float) -> Confusion:
+    """Declined bads (TP), declined goods (FP), approved goods (TN), approved bads (FN) at ``cutoff``."""
+    y, s = check_y_score(y_true, y_score)
+    return _confusion_kernel(y, s, check_cutoff(cutoff))
+
+
+def _confusion_kernel(y: np.ndarray, s: np.ndarray, c: float) -> Confusion:
     d = decline(s, c)
     bad = y == 1
     return Confusion(c, int((d & bad).sum()), int((d & ~bad).sum()), int((~d & ~bad).sum()), int((~d & bad).sum()))
 
 
-def strategy_curve(scores: Any, labels: Any, points: int = 101) -> pd.DataFrame:
+def strategy_curve(y_true: Any, y_score: Any, points: int = 101) -> pd.DataFrame:
     """Approval rate vs bad rate of the approved, approving the safest applicants first."""
-    s = as_scores(scores)
-    y = as_labels(labels, len(s))
+    y, s = check_y_score(y_true, y_score)
     if len(s) == 0:
         raise MetricError("There are no applicants for a strategy curve.", "Pass at least one applicant.")
     points = _as_count(points, "number of curve points", "Use e.g. 101 points.")
@@ -198,12 +226,9 @@ class Flips:
         ])
 
 
-def flips(original: Any, pruned: Any, labels: Any, cutoff: float, row_ids: Any = None) -> Flips:
-    so = as_scores(original, "original scores")
-    sp = as_scores(pruned, "pruned scores")
-    if len(so) != len(sp):
-        raise MetricError(f"There are {len(so)} original scores but {len(sp)} pruned scores.", "Score the same applicants with both models.")
-    y = as_labels(labels, len(so))
+def flips(y_true: Any, original: Any, pruned: Any, *, cutoff: float, row_ids: Any = None) -> Flips:
+    """Applicants the two models decide differently at the same cutoff, by outcome."""
+    y, so, sp = check_paired(y_true, original, pruned)
     c = check_cutoff(cutoff)
     do, dp = decline(so, c), decline(sp, c)
     changed = do != dp
@@ -255,13 +280,11 @@ class ExpectedLoss:
 
 
 def expected_loss(
-    original: Any, pruned: Any, labels: Any, exposure: Any, cutoff: float, lgd: float = DEFAULT_LGD, exposure_column: str = "exposure"
+    y_true: Any, original: Any, pruned: Any, exposure: Any, *, cutoff: float, lgd: float = DEFAULT_LGD,
+    exposure_column: str = "exposure",
 ) -> ExpectedLoss:
-    so = as_scores(original, "original scores")
-    sp = as_scores(pruned, "pruned scores")
-    y = as_labels(labels, len(so))
-    if len(sp) != len(so):
-        raise MetricError(f"There are {len(so)} original scores but {len(sp)} pruned scores.", "Score the same applicants with both models.")
+    """Expected loss (PD × LGD × EAD, Basel II IRB, BCBS 2006 ¶272) of the book each model approves."""
+    y, so, sp = check_paired(y_true, original, pruned)
     try:
         ead = np.asarray(pd.to_numeric(pd.Series(np.asarray(exposure).reshape(-1)), errors="raise"), dtype=np.float64)
     except _CONVERSION_ERRORS as exc:

@@ -1,4 +1,8 @@
-"""Sampling noise of a change: paired confidence intervals for ΔAUC and ΔKS."""
+"""Sampling noise of a change: paired confidence intervals for ΔAUC and ΔKS.
+
+Reference: Efron & Tibshirani (1993), *An Introduction to the Bootstrap*, ch. 13 (percentile
+intervals); pairing as in DeLong, DeLong & Clarke-Pearson (1988), Biometrics 44 (correlated AUCs).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,14 +11,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import MetricError, SpecError
-from core.metrics._validation import (
-    _as_count,
-    _as_number,
-    _both_classes,
-    as_labels,
-    as_scores,
-)
-from core.metrics.ranking import _fast_auc, _fast_ks
+from core.metrics._validation import _as_count, _as_number, _both_classes, check_paired
+from core.metrics.ranking import _auc_kernel, _ks_kernel
 
 DEFAULT_BOOTSTRAP = 200
 
@@ -37,7 +35,7 @@ class DeltaCI:
 
 
 def bootstrap_deltas(
-    original: Any, pruned: Any, labels: Any, resamples: int = DEFAULT_BOOTSTRAP, seed: int = 0, level: float = 0.95
+    y_true: Any, original: Any, pruned: Any, *, resamples: int = DEFAULT_BOOTSTRAP, seed: int = 0, level: float = 0.95
 ) -> dict[str, DeltaCI]:
     """Percentile CIs for ΔAUC and ΔKS, resampling applicants with the *same* draw for both models.
 
@@ -45,11 +43,7 @@ def bootstrap_deltas(
     the difference; unpaired intervals would be far too wide. Resamples with one class only are
     redrawn (they have no AUC), so every interval rests on ``resamples`` valid draws.
     """
-    so = as_scores(original, "original scores")
-    sp = as_scores(pruned, "pruned scores")
-    if len(so) != len(sp):
-        raise MetricError(f"There are {len(so)} original scores but {len(sp)} pruned scores.", "Score the same applicants with both models.")
-    y = as_labels(labels, len(so))
+    y, so, sp = check_paired(y_true, original, pruned)
     _both_classes(y)
     resamples = _as_count(resamples, "number of bootstrap resamples", f"Use the default {DEFAULT_BOOTSTRAP}.")
     if resamples < 10:
@@ -72,9 +66,9 @@ def bootstrap_deltas(
         yb = y[idx]
         if yb.min() == yb.max():
             continue
-        draws["auc"].append(_fast_auc(sp[idx], yb) - _fast_auc(so[idx], yb))
-        draws["ks"].append(_fast_ks(sp[idx], yb) - _fast_ks(so[idx], yb))
-    point = {"auc": _fast_auc(sp, y) - _fast_auc(so, y), "ks": _fast_ks(sp, y) - _fast_ks(so, y)}
+        draws["auc"].append(_auc_kernel(yb, sp[idx]) - _auc_kernel(yb, so[idx]))
+        draws["ks"].append(_ks_kernel(yb, sp[idx])[0] - _ks_kernel(yb, so[idx])[0])
+    point = {"auc": _auc_kernel(y, sp) - _auc_kernel(y, so), "ks": _ks_kernel(y, sp)[0] - _ks_kernel(y, so)[0]}
     alpha = (1 - level) / 2
     out = {}
     for m, vals in draws.items():

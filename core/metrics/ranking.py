@@ -1,4 +1,13 @@
-"""How well scores rank bad applicants above good ones: AUC, Gini, KS."""
+"""How well scores rank bad applicants above good ones: AUC, Gini, KS.
+
+Public functions validate their inputs once (``core.metrics._validation``) and call the kernels
+below, which the bootstrap also calls directly on resampled, already-valid arrays.
+
+References: Hanley & McNeil (1982), "The meaning and use of the area under a ROC curve",
+Radiology 143 (AUC as the Mann–Whitney U statistic); Engelmann, Hayden & Tasche (2003),
+"Testing rating accuracy", Risk 16 (Gini / accuracy ratio = 2·AUC − 1); Siddiqi (2017), *Intelligent
+Credit Scoring*, 2nd ed., ch. 10 (the KS statistic of a scorecard).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,48 +15,53 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from core.metrics._validation import _both_classes, as_labels, as_scores
+from core.metrics._validation import _both_classes, check_y_score
 
 
-def auc(scores: Any, labels: Any) -> float:
-    """Area under the ROC curve (Mann–Whitney U with average ranks for ties)."""
-    s = as_scores(scores)
-    y = as_labels(labels, len(s))
-    n_bad, n_good = _both_classes(y)
-    ranks = stats.rankdata(s)
-    return float((ranks[y == 1].sum() - n_bad * (n_bad + 1) / 2.0) / (n_bad * n_good))
-
-
-def gini(scores: Any, labels: Any) -> float:
-    return 2.0 * auc(scores, labels) - 1.0
-
-
-def ks(scores: Any, labels: Any) -> tuple[float, float]:
-    """Kolmogorov–Smirnov distance between the bad and good score distributions, and where it peaks."""
-    s = as_scores(scores)
-    y = as_labels(labels, len(s))
-    n_bad, n_good = _both_classes(y)
-    order = np.argsort(s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    cdf_bad = np.cumsum(y_sorted) / n_bad
-    cdf_good = np.cumsum(1 - y_sorted) / n_good
-    last_of_tie = np.append(s_sorted[1:] != s_sorted[:-1], True)
-    gap = np.abs(cdf_bad - cdf_good)[last_of_tie]
-    i = int(np.argmax(gap))
-    return float(gap[i]), float(s_sorted[last_of_tie][i])
-
-
-def _fast_auc(s: np.ndarray, y: np.ndarray) -> float:
+def _auc_kernel(y: np.ndarray, s: np.ndarray) -> float:
+    """AUC of valid arrays with both classes: Mann–Whitney U with average ranks for ties."""
     n_bad = int(y.sum())
     n_good = len(y) - n_bad
     ranks = stats.rankdata(s)
     return float((ranks[y == 1].sum() - n_bad * (n_bad + 1) / 2.0) / (n_bad * n_good))
 
 
-def _fast_ks(s: np.ndarray, y: np.ndarray) -> float:
+def _ks_kernel(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """KS of valid arrays with both classes, and the score at which the gap peaks.
+
+    The gap is read only at the last applicant of each run of tied scores: a cutoff cannot split
+    applicants with the same score.
+    """
     n_bad = int(y.sum())
     order = np.argsort(s, kind="mergesort")
     s_sorted, y_sorted = s[order], y[order]
-    last = np.append(s_sorted[1:] != s_sorted[:-1], True)
-    gap = np.abs(np.cumsum(y_sorted) / n_bad - np.cumsum(1 - y_sorted) / (len(y) - n_bad))
-    return float(gap[last].max())
+    last_of_tie = np.append(s_sorted[1:] != s_sorted[:-1], True)
+    gap = np.abs(np.cumsum(y_sorted) / n_bad - np.cumsum(1 - y_sorted) / (len(y) - n_bad))[last_of_tie]
+    i = int(np.argmax(gap))
+    return float(gap[i]), float(s_sorted[last_of_tie][i])
+
+
+def auc(y_true: Any, y_score: Any) -> float:
+    """Area under the ROC curve: the probability that a random bad applicant scores above a random good one."""
+    y, s = check_y_score(y_true, y_score)
+    _both_classes(y)
+    return _auc_kernel(y, s)
+
+
+def gini(y_true: Any, y_score: Any) -> float:
+    """Gini coefficient (accuracy ratio) = 2 · AUC − 1."""
+    return 2.0 * auc(y_true, y_score) - 1.0
+
+
+def ks(y_true: Any, y_score: Any) -> float:
+    """Kolmogorov–Smirnov statistic: the largest gap between the bad and good score distributions."""
+    y, s = check_y_score(y_true, y_score)
+    _both_classes(y)
+    return _ks_kernel(y, s)[0]
+
+
+def ks_threshold(y_true: Any, y_score: Any) -> float:
+    """The score (P(bad)) at which the KS gap peaks (ties: the first such score)."""
+    y, s = check_y_score(y_true, y_score)
+    _both_classes(y)
+    return _ks_kernel(y, s)[1]

@@ -35,13 +35,13 @@ def layer_sensitivity(
     layers = [l for l in prunable_layers(model) if not (pruning.removes_neurons and l.is_output)]
     if not pruning.per_layer:
         raise SpecError(f"Per-layer sensitivity needs a weight or neuron method, not '{method}'.", "Use e.g. magnitude_layer.")
-    base = risk_metrics(ctx.original_scores, ctx.y, ctx.cutoff.cutoff)
+    base = risk_metrics(ctx.y, ctx.original_scores, cutoff=ctx.cutoff.cutoff)
     rows, total = [], len(layers) * len(ratios)
     for l in layers:
         for r in ratios:
             spec = PruneSpec.make(method, 0.0, {l.name: r}, seed)
             res = prune(model, spec)
-            m = risk_metrics(predict_pbad(res.module, ctx.X, ctx.kind), ctx.y, ctx.cutoff.cutoff)
+            m = risk_metrics(ctx.y, predict_pbad(res.module, ctx.X, ctx.kind), cutoff=ctx.cutoff.cutoff)
             rows.append({"layer": l.name, "ratio": r, "auc": m.auc, "ks": m.ks,
                          "auc_drop": base.auc - m.auc, "ks_drop": base.ks - m.ks, "sparsity": res.sparsity})
             report(progress, len(rows), total, f"layer {l.name} at {r:.0%}")

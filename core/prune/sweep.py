@@ -48,7 +48,7 @@ class EvalContext:
 
 def make_context(model: LoadedModel, X: np.ndarray, y: np.ndarray, kind: str, cutoff: float | None = None) -> EvalContext:
     scores = predict_pbad(model.module, X, kind)
-    choice = CutoffChoice(check_cutoff(cutoff), "set by the user") if cutoff is not None else default_cutoff(scores, y)
+    choice = CutoffChoice(check_cutoff(cutoff), "set by the user") if cutoff is not None else default_cutoff(y, scores)
     return EvalContext(np.asarray(X), np.asarray(y), kind, scores, choice)
 
 
@@ -58,9 +58,9 @@ def evaluate_row(result: PruneResult, ctx: EvalContext, base: RiskMetrics | None
     ``base`` (the original's RiskMetrics on ``ctx``) can be passed in so a sweep computes it once.
     """
     scores = predict_pbad(result.module, ctx.X, ctx.kind)
-    m = risk_metrics(scores, ctx.y, ctx.cutoff.cutoff)
-    base = base if base is not None else risk_metrics(ctx.original_scores, ctx.y, ctx.cutoff.cutoff)
-    f = flips(ctx.original_scores, scores, ctx.y, ctx.cutoff.cutoff)
+    m = risk_metrics(ctx.y, scores, cutoff=ctx.cutoff.cutoff)
+    base = base if base is not None else risk_metrics(ctx.y, ctx.original_scores, cutoff=ctx.cutoff.cutoff)
+    f = flips(ctx.y, ctx.original_scores, scores, cutoff=ctx.cutoff.cutoff)
     return {
         "method": result.spec.method, "method_label": result.spec.label, "ratio": result.spec.ratio,
         "state": result.state, "sparsity": result.sparsity, **result.size.to_dict(),
@@ -131,7 +131,7 @@ def sweep(
     ratios = check_ratios(ratios)
     original_size = original_size_of(model)
     total = len(methods) * len(ratios)
-    base = risk_metrics(ctx.original_scores, ctx.y, ctx.cutoff.cutoff)
+    base = risk_metrics(ctx.y, ctx.original_scores, cutoff=ctx.cutoff.cutoff)
     rows, skipped, done = [], {}, 0
     for method in methods:
         for r in ratios:

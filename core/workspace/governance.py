@@ -103,8 +103,8 @@ def out_of_time(ws: Workspace, pruned_module: Any, oot_frame: pd.DataFrame, cuto
         notes.append(f"Only {oot.n_rows} out-of-time rows: PSI and metrics are noisy.")
     return OutOfTime(
         cutoff=c, n_reference=len(ref_o), n_oot=oot.n_rows,
-        reference_original=risk_metrics(ref_o, ws.y_eval, c), reference_pruned=risk_metrics(ref_p, ws.y_eval, c),
-        oot_original=risk_metrics(oot_o, oot.y, c), oot_pruned=risk_metrics(oot_p, oot.y, c),
+        reference_original=risk_metrics(ws.y_eval, ref_o, cutoff=c), reference_pruned=risk_metrics(ws.y_eval, ref_p, cutoff=c),
+        oot_original=risk_metrics(oot.y, oot_o, cutoff=c), oot_pruned=risk_metrics(oot.y, oot_p, cutoff=c),
         score_psi_original=psi(ref_o, oot_o), score_psi_pruned=psi(ref_p, oot_p),
         characteristics=chars, oot_scores_original=oot_o, oot_scores_pruned=oot_p, notes=tuple(notes),
     )

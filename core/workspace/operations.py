@@ -61,7 +61,7 @@ def scored(ws: Workspace, result: PruneResult) -> PrunedModel:
 
 def compare_workspace(ws: Workspace, pruned: PrunedModel, cutoff: float | None = None, approval_rate: float | None = None,
                       bootstrap: int = 0, seed: int = 0) -> Comparison:
-    return compare(ws.original_scores, pruned.scores, ws.y_eval, cutoff=cutoff, approval_rate=approval_rate,
+    return compare(ws.y_eval, ws.original_scores, pruned.scores, cutoff=cutoff, approval_rate=approval_rate,
                    bootstrap=bootstrap, seed=seed, row_ids=ws.eval_idx)
 
 
