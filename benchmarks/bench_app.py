@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import logging
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 logging.getLogger("streamlit").setLevel(logging.ERROR)
 
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402  (after silencing streamlit's logger)
 
 PAGES = ("prune", "tradeoffs", "explain", "decisions", "governance", "report")
 RATIOS = [round(r, 2) for r in np.arange(0.05, 0.951, 0.05)]

@@ -23,27 +23,20 @@ Run:  .venv/bin/python benchmarks/bench_prune.py
 from __future__ import annotations
 
 import statistics
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
+from core.model import load_model, model_to_bytes
+from core.prune import COMPACTED, PruneSpec, make_context, measure_size, prune, sweep
+from core.workspace import bind, compare_workspace, prune_workspace
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from core.model import load_model, model_to_bytes  # noqa: E402
-from core.prune import COMPACTED, PruneSpec, make_context, measure_size, prune, sweep  # noqa: E402  # noqa: E402
-from core.workspace import (  # noqa: E402
-    bind,  # noqa: E402
-    compare_workspace,
-    prune_workspace,
-)
-
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
 SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"
 PRUNE_REPEATS, SWEEP_REPEATS, LATENCY_REPEATS = 15, 3, 41
@@ -69,7 +62,7 @@ def sample_case() -> dict:
     out = {"parameters": model.n_parameters, "eval_rows": len(ws.eval_idx)}
     for method in ("neuron_l1", "magnitude_layer", "input_features"):
         spec = PruneSpec.make(method, 0.5)
-        out[f"prune_eval_ms[{method}]"] = median_ms(lambda: compare_workspace(ws, prune_workspace(ws, spec)), PRUNE_REPEATS)
+        out[f"prune_eval_ms[{method}]"] = median_ms(lambda spec=spec: compare_workspace(ws, prune_workspace(ws, spec)), PRUNE_REPEATS)
     pruned = prune_workspace(ws, PruneSpec.make("neuron_l1", 0.5))
     out["neuron_l1_0.5"] = pruned.result
     ctx = make_context(model, ws.X_eval, ws.y_eval, ws.output.kind)

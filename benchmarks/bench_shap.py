@@ -14,7 +14,6 @@ Run:  .venv/bin/python benchmarks/bench_shap.py
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -23,11 +22,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.explain import draw_sample, explain_rows
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from core.explain import draw_sample, explain_sample  # noqa: E402
-
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
 SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"
 N_ROWS, N_BACKGROUND, SEED, WARM_REPEATS = 500, 100, 0, 15
@@ -87,18 +84,18 @@ def run(case) -> dict:
     name, model, X, kind, names = case
     sample = draw_sample(len(X), N_ROWS, N_BACKGROUND, seed=SEED)
     start = time.perf_counter()
-    att = explain_sample(model, X, kind, sample, feature_names=names)
+    att = explain_rows(model, X, kind, sample, feature_names=names)
     cold = time.perf_counter() - start
     warm_times = []
     for _ in range(WARM_REPEATS):
         start = time.perf_counter()
-        explain_sample(model, X, kind, sample, feature_names=names)
+        explain_rows(model, X, kind, sample, feature_names=names)
         warm_times.append(time.perf_counter() - start)
     warm = statistics.median(warm_times)
     f64 = []
     for _ in range(5):
         start = time.perf_counter()
-        explain_sample(model, X, kind, sample, feature_names=names, precision="float64")
+        explain_rows(model, X, kind, sample, feature_names=names, precision="float64")
         f64.append(time.perf_counter() - start)
     ref, t_shap = shap_deep(model, X[sample.rows], X[sample.background])
     rel = float(np.abs(att.values - ref).max() / np.abs(ref).max())

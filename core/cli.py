@@ -10,11 +10,12 @@ the ONNX export was impossible (the reason is printed and recorded in manifest.j
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_NO_ONNX = 0, 1, 2, 3
 
@@ -41,10 +42,27 @@ class _Progress:
 
 
 def _csv_list(text: str | None) -> list[str] | None:
+    """A comma list with CSV quoting, so a column named "income, net" is written '"income, net",age'."""
     if text is None:
         return None
-    items = [t.strip() for t in text.split(",") if t.strip()]
+    items = [t.strip() for t in next(csv.reader([text], skipinitialspace=True), []) if t.strip()]
     return items or None
+
+
+def _names_file(path: str | None) -> list[str] | None:
+    """Column names from a file: one per line (a line may itself be a quoted CSV list)."""
+    if path is None:
+        return None
+    from core.errors import DataError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise DataError(f"The features file '{path}' cannot be read ({exc.strerror}).", "Check the path.") from exc
+    names = [n for line in text.splitlines() if line.strip() for n in (_csv_list(line) or [])]
+    if not names:
+        raise DataError(f"The features file '{path}' names no column.", "Write one column name per line.")
+    return names
 
 
 def _ratios(text: str) -> list[float]:
@@ -63,10 +81,14 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
                    help="Target column (outcome). Default: the one recorded in the model's schema, if any.")
     g.add_argument("--bad", default=None, metavar="VALUE",
                    help="Target value that means bad/default. Default: the one recorded in the model's schema, if any.")
-    g.add_argument("--features", default=None, metavar="a,b,c",
+    f = g.add_mutually_exclusive_group()
+    f.add_argument("--features", default=None, metavar="a,b,c",
                    help="For models without an embedded schema: the data columns feeding the model's inputs, in input "
-                        "order, comma separated. Default: the data's numeric columns (target excluded) in file order. "
-                        "Ignored when the model carries a schema.")
+                        "order, comma separated (CSV quoting for names with commas: '\"income, net\",age'). Default: the "
+                        "data's numeric columns in file order, target and identifier columns (e.g. ID, customer_id) "
+                        "excluded, as in the dashboard. Ignored when the model carries a schema.")
+    f.add_argument("--features-file", default=None, metavar="FILE",
+                   help="Instead of --features: a text file with one input column name per line, in input order.")
     g.add_argument("--eval-mode", choices=("all", "holdout"), default=None,
                    help="'all' evaluates on every row; 'holdout' evaluates on a stratified 20%% test split and allows "
                         "fine-tuning on the 60%% training split. Default: holdout on the model's own training file, else all.")
@@ -111,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--explain-rows", type=int, default=500, help="Applicants explained with SHAP (default 500).")
     o.add_argument("--explain-background", type=int, default=100, help="SHAP background rows (default 100).")
     o.add_argument("--bootstrap", type=int, default=200, help="Paired bootstrap resamples for the ΔAUC/ΔKS intervals (default 200).")
+    o.add_argument("--segments", default=None, metavar="a,b",
+                   help="Columns for the segment-fairness section (comma list, CSV quoting). Default: the data's usual "
+                        "segment columns (e.g. age, sex, nationality, housing in the sample; else up to three short "
+                        "categorical columns), as in the dashboard.")
+    o.add_argument("--no-governance", action="store_true",
+                   help="Skip the governance section (segment fairness and adverse-action reasons).")
     o.add_argument("--model-name", default=None, help="Name shown in the report (default: the schema's name or the file name).")
 
     s = sub.add_parser("sweep", help="Write the size-vs-risk sweep table (every method x ratio) as CSV.",
@@ -141,7 +169,7 @@ def _read(path: str, what: str) -> bytes:
 
 
 def _workspace(args, progress: _Progress):
-    from core.data import numeric_columns, read_table
+    from core.data import default_inputs, looks_like_identifier, numeric_columns, read_table
     from core.errors import DataError
     from core.hashing import sha256_hex
     from core.model import load_model
@@ -165,10 +193,15 @@ def _workspace(args, progress: _Progress):
         raise DataError("No bad value was given and the model does not record one.", "Pass --bad VALUE (the value that marks a default).")
     features = None
     if schema is None:
-        features = _csv_list(args.features) or numeric_columns(frame, exclude=target)
+        features = _csv_list(args.features) or _names_file(args.features_file)
+        if features is None:
+            features = default_inputs(frame, target, model.n_inputs)
+            skipped = [c for c in numeric_columns(frame, exclude=target) if looks_like_identifier(frame, c)]
+            if skipped:
+                progress.say(f"identifier column(s) not fed to the model: {', '.join(map(str, skipped))}")
         missing = [f for f in features if f not in frame.columns]
         if missing:
-            raise DataError(f"--features names column(s) the data does not have: {', '.join(missing)}.",
+            raise DataError(f"--features names column(s) the data does not have: {', '.join(map(repr, missing))}.",
                             "Use column names exactly as in the file's header.")
         progress.say(f"model has no schema: mapping {len(features)} column(s) to its {model.n_inputs} inputs")
     data_sha = sha256_hex(data_bytes)
@@ -178,34 +211,38 @@ def _workspace(args, progress: _Progress):
     return ws, model_bytes, data_bytes, data_sha
 
 
+def _rule(args):
+    from core.metrics import DecisionRule
+
+    return DecisionRule(cutoff=args.cutoff, approval_rate=args.approval_rate)
+
+
 def _report(args, progress: _Progress) -> int:
+    from core.errors import SpecError
+    from core.explain.sample import ExplainSettings
     from core.files import atomic_write_bytes
     from core.prune import FineTuneSpec, PruneSpec, method_keys
-    from core.report import (
-        MANIFEST,
-        ReportOptions,
-        build_bundle,
-        content_for,
-        run_report,
-    )
+    from core.report import MANIFEST, ReportOptions, build_report
+    from core.workspace import Setting
 
     ws, model_bytes, data_bytes, data_sha = _workspace(args, progress)
-    spec = PruneSpec.make(args.method, args.ratio, seed=args.seed)
     if args.fine_tune_epochs < 0:
-        from core.errors import SpecError
-
         raise SpecError(f"--fine-tune-epochs {args.fine_tune_epochs} is negative.", "Use 0 (no fine-tuning) or a positive number.")
+    if args.fine_tune_epochs and not ws.can_fine_tune:
+        raise SpecError("Fine-tuning needs training rows, but every row is used for evaluation.",
+                        "Use the held-out evaluation mode (--eval-mode holdout) to fine-tune.")
     ft = FineTuneSpec(epochs=args.fine_tune_epochs, learning_rate=args.learning_rate, seed=args.seed) if args.fine_tune_epochs else None
+    setting = Setting(PruneSpec.make(args.method, args.ratio, seed=args.seed), ft)
+    segments = _csv_list(args.segments)
     options = ReportOptions(
-        cutoff=args.cutoff, approval_rate=args.approval_rate, fine_tune=ft, bootstrap=args.bootstrap, bootstrap_seed=args.seed,
+        rule=_rule(args), bootstrap=args.bootstrap, bootstrap_seed=args.seed,
         run_sweep=not args.no_sweep, sweep_methods=method_keys(), sweep_ratios=tuple(args.sweep_ratios), sweep_seed=args.seed,
-        explain=args.explain_rows > 0, explain_rows=max(args.explain_rows, 1), explain_background=args.explain_background,
-        explain_seed=args.seed,
+        explain=ExplainSettings(max(args.explain_rows, 1), args.explain_background, args.seed) if args.explain_rows > 0 else None,
+        governance=not args.no_governance, segment_columns=None if segments is None else tuple(segments),
     )
-    run = run_report(ws, spec, options, progress=progress)
-    content = content_for(ws, run, model_name=args.model_name, data_name=Path(args.data).name, data_sha256=data_sha, options=options)
-    bundle = build_bundle(ws, run, content, model_file=Path(args.model).name, data_file=Path(args.data).name,
-                          data_bytes=len(data_bytes), command=["python -m core", *args.argv], progress=progress)
+    bundle = build_report(ws, setting, options, model_file=Path(args.model).name, data_file=Path(args.data).name,
+                          data_sha256=data_sha, data_bytes=len(data_bytes), model_name=args.model_name,
+                          command=["python -m core", *args.argv], progress=progress)
     out = Path(args.out)
     for name, data in bundle.files.items():  # manifest last: it vouches for the files before it
         atomic_write_bytes(out / name, data)
@@ -213,26 +250,25 @@ def _report(args, progress: _Progress) -> int:
     if bundle.onnx_error:
         print(f"warning: pruned_model.onnx was not written: {bundle.onnx_error}", file=sys.stderr)
         return EXIT_NO_ONNX
-    s = content.summary
+    s = bundle.content.summary
     progress.say(f"done: AUC {s['auc_original']:.4f} -> {s['auc_pruned']:.4f}, {s['flips']} flips, PSI {s['psi']:.4f} ({s['psi_band']}); "
-             f"manifest {out / MANIFEST}")
+                 f"manifest {out / MANIFEST}")
     return EXIT_OK
 
 
 def _sweep(args, progress: _Progress) -> int:
     from core.errors import SpecError
     from core.files import atomic_write_bytes
-    from core.metrics import resolve_cutoff
-    from core.prune import make_context, method_keys, sweep
-    from core.workspace import reference_inputs
+    from core.prune import method_keys
+    from core.workspace import sweep_workspace
 
     ws, _, _, _ = _workspace(args, progress)
     methods = _csv_list(args.methods) or list(method_keys())
     unknown = [m for m in methods if m not in method_keys()]
     if unknown:
         raise SpecError(f"Unknown method(s): {', '.join(unknown)}.", f"Use any of: {', '.join(method_keys())}.")
-    choice = resolve_cutoff(ws.y_eval, ws.original_scores, cutoff=args.cutoff, approval_rate=args.approval_rate)
-    ctx = make_context(ws.model, ws.X_eval, ws.y_eval, ws.output.kind, choice.cutoff)
+    rule = _rule(args)
+    choice = rule.resolve(ws.y_eval, ws.original_scores)
     total = len(methods) * len(args.ratios)
     last = [0.0]
 
@@ -243,8 +279,7 @@ def _sweep(args, progress: _Progress) -> int:
             progress.say(f"sweep {done}/{n}: {what}")
 
     progress.say(f"sweeping {total} prunings at cutoff {choice.cutoff:.4f} ({choice.how})")
-    result = sweep(ws.model, ctx, methods=methods, ratios=args.ratios, seed=args.seed, X_reference=reference_inputs(ws),
-                   groups=ws.data.groups, progress=tick)
+    result = sweep_workspace(ws, rule, args.seed, methods=tuple(methods), ratios=tuple(args.ratios), progress=tick)
     for m, why in result.skipped.items():
         progress.say(f"skipped {m}: {why}")
     table = result.table.assign(cutoff=result.cutoff)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable, Union
 
-Payload = Union[bytes, Callable[[], bytes], Iterable[bytes]]
+Payload = bytes | Callable[[], bytes] | Iterable[bytes]
 
 
 def _chunks(payload: Payload) -> Iterable[bytes]:

@@ -6,7 +6,7 @@ SHA-256 of exact bytes, so a validator can recompute it with ``sha256sum``.
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

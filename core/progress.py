@@ -7,12 +7,12 @@ dashboard draws one kind of progress bar and the CLI prints one kind of progress
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 Progress = Callable[[int, int, str], None]
 
 
-def report(progress: Optional[Progress], done: int, total: int, what: str) -> None:
+def report(progress: Progress | None, done: int, total: int, what: str) -> None:
     """Call ``progress`` when one was given (``None`` means nobody is watching)."""
     if progress is not None:
         progress(int(done), int(total), str(what))

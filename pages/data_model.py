@@ -4,26 +4,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.data import (
-    MAX_DATA_BYTES,
-    default_inputs,
-    numeric_columns,
-    read_table,
-    target_values,
-)
+from core.data import MAX_DATA_BYTES, default_inputs, numeric_columns, read_table, target_values
 from core.errors import RiskPruneError
 from core.hashing import sha256_hex
 from core.model import MAX_MODEL_BYTES, OUTPUT_KIND_LABELS, OUTPUT_KINDS, load_model
 from core.workspace import EVAL_ALL, EVAL_HOLDOUT
-from ui.state import (
-    Source,
-    choices,
-    current_model,
-    current_table,
-    forget_choices,
-    use_sample,
-    workspace,
-)
+from ui.state import Source, choices, current_model, current_table, forget_choices, use_sample, workspace
 from ui.widgets import show_error
 
 st.title("Data & model")
@@ -96,7 +82,8 @@ except RiskPruneError as err:  # a cached file that no longer loads (should not 
 for note in table.notes:
     st.info(note)
 if len(table.sheets) > 1:
-    st.session_state["sheet"] = st.selectbox("Sheet", table.sheets, index=table.sheets.index(st.session_state.get("sheet") or table.sheets[0]), key=f"sheet_pick_{dsrc.sha256[:12]}")
+    st.session_state["sheet"] = st.selectbox("Sheet", table.sheets, index=table.sheets.index(st.session_state.get("sheet") or table.sheets[0]),
+                                             key=f"sheet_pick_{dsrc.sha256[:12]}")
 
 st.subheader("Outcome")
 c = choices(model, table)
@@ -113,7 +100,8 @@ if not values:
     st.error(f"The column '{target}' has no values.")
     st.stop()
 bad_index = values.index(c["bad_value"]) if (target == c["target"] and c["bad_value"] in values) else len(values) - 1
-st.session_state["bad_value"] = col_b.selectbox("Value meaning bad (default)", values, index=bad_index, key=f"bad_value_pick_{dsrc.sha256[:12]}_{target}")
+st.session_state["bad_value"] = col_b.selectbox("Value meaning bad (default)", values, index=bad_index,
+                                                key=f"bad_value_pick_{dsrc.sha256[:12]}_{target}")
 eval_labels = {EVAL_HOLDOUT: "Held-out test split (enables fine-tuning)", EVAL_ALL: "All rows"}
 current_eval = st.session_state.get("eval_mode")
 

@@ -7,15 +7,17 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import RiskPruneError
-from core.metrics import DEFAULT_LGD, expected_loss
-from ui.compute import decision_curves, pruned_or_stop
+from core.metrics import DEFAULT_LGD, psi_bands_text
+from core.workspace import decision_view
+from ui.controls import current_setting, decision_rule
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
-from ui.widgets import chart, download_csv, show_error
+from ui.widgets import chart, download_csv, show_error, view_or_stop
 
 st.title("Decision impact")
 ws = workspace_or_stop()
-cur, cmp = pruned_or_stop(ws, "The decision impact cannot be computed: ")
+view = view_or_stop(decision_view, ws, current_setting(), decision_rule(), context="The decision impact cannot be computed: ")
+cur, cmp = view.pruned, view.comparison
 
 o, p, f = cmp.original, cmp.pruned, cmp.flips
 st.caption(f"Shown model: {cur.description}. Both models decide on the same {f.n:,} evaluation applicants at the "
@@ -30,7 +32,7 @@ k[1].metric("Bad rate of approved", f"{p.approved_bad_rate:.1%}",
 k[2].metric("Decisions flipped", f"{f.count:,}", f"{f.share:.1%} of applicants", delta_color="off", delta_arrow="off")
 k[3].metric("Score PSI", f"{cmp.psi.value:.4f}", cmp.psi.band, delta_color="off", delta_arrow="off",
             help="Population stability index of the pruned scores against the original's deciles: "
-                 "< 0.10 stable, 0.10–0.25 monitor, > 0.25 significant shift.")
+                 f"{psi_bands_text()}.")
 k[4].metric("Rank correlation", "n/a" if not np.isfinite(cmp.spearman) else f"{cmp.spearman:.4f}",
             help="Spearman correlation of the two models' scores: 1 means the same ordering of applicants.")
 
@@ -68,8 +70,7 @@ chart(pf, tab, f"Score distribution by decile — PSI {cmp.psi.value:.4f} ({cmp.
 st.subheader("Calibration and strategy")
 c1, c2 = st.columns(2)
 with c1:
-    (dec_o, st_o), (dec_p, st_p) = decision_curves(ws, None), decision_curves(ws, cur)
-    dec_o, dec_p = dec_o.assign(model="original"), dec_p.assign(model="pruned")
+    dec_o, dec_p = view.deciles_original.assign(model="original"), view.deciles_pruned.assign(model="pruned")
     dec = pd.concat([dec_o, dec_p], ignore_index=True)
     cf = go.Figure()
     top = float(max(dec["mean_pd"].max(), dec["observed_bad_rate"].max(), 0.05)) * 1.05
@@ -84,7 +85,7 @@ with c1:
           "Points on the dotted line mean the predicted default rate matches what actually happened in that decile.",
           key="calibration")
 with c2:
-    st_o, st_p = st_o.assign(model="original"), st_p.assign(model="pruned")
+    st_o, st_p = view.strategy_original.assign(model="original"), view.strategy_pruned.assign(model="pruned")
     strat = pd.concat([st_o, st_p], ignore_index=True)
     sf = go.Figure()
     for name, d, colour in (("original", st_o, ORIGINAL), ("pruned", st_p, PRUNED)):
@@ -98,12 +99,10 @@ with c2:
           key="strategy")
 
 st.subheader("Expected loss of the approved book")
-frame = ws.data.frame
-numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != ws.data.target]
+numeric, guess = list(view.exposure_columns), view.exposure_guess
 if not numeric:
     st.info("The dataset has no numeric column that could hold the loan amount, so expected loss cannot be computed.")
 else:
-    guess = next((c for c in numeric if any(w in str(c).lower() for w in ("amount", "exposure", "ead", "balance", "loan"))), None)
     e1, e2 = st.columns(2)
     col = e1.selectbox("Loan amount (exposure at default) column", ["— none —", *numeric],
                        index=(1 + numeric.index(guess)) if guess else 0, key="exposure_column")
@@ -112,8 +111,7 @@ else:
                          "for senior unsecured exposures.")
     if col != "— none —":
         try:
-            el = expected_loss(ws.y_eval, ws.original_scores, cur.scores, frame[col].to_numpy()[ws.eval_idx], cutoff=cmp.cutoff.cutoff,
-                               lgd=lgd, exposure_column=col)
+            el = view.expected_loss(col, lgd)
         except RiskPruneError as err:
             show_error(err)
         else:

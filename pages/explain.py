@@ -5,42 +5,33 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import RiskPruneError
-from core.explain import compare_applicant, importance_shift
-from ui.compute import attributions, current_pruned, explain_sample
+from core.explain import DEFAULT_BACKGROUND, DEFAULT_ROWS, compare_applicant
+from core.workspace import explain_view
+from ui.controls import current_setting, explain_settings
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
-from ui.widgets import chart, download_csv, show_error
+from ui.widgets import chart, download_csv, view_or_stop
 
 st.title("Explain")
 ws = workspace_or_stop()
-cur = current_pruned(ws)
-st.caption(f"Pruned model: {cur.description}")
 
 with st.expander("Attribution settings", expanded=False):
     c1, c2, c3 = st.columns(3)
-    n_rows = c1.number_input("Explained rows", 50, 2000, 500, step=50, key="shap_rows")
-    n_bg = c2.number_input("Background rows", 20, 500, 100, step=10, key="shap_background")
-    seed = c3.number_input("Sample seed", 0, 10_000, 0, key="shap_seed")
-try:
-    sample = explain_sample(ws, int(n_rows), int(n_bg), int(seed))
-    att_o = attributions(ws, None, sample)
-    att_p = attributions(ws, cur, sample)
-except RiskPruneError as err:
-    show_error(err, "Attributions could not be computed: ")
-    st.stop()
-
-has_groups = ws.data.groups != ws.data.input_names
+    c1.number_input("Explained rows", 50, 2000, DEFAULT_ROWS, step=50, key="shap_rows")
+    c2.number_input("Background rows", 20, 500, DEFAULT_BACKGROUND, step=10, key="shap_background")
+    c3.number_input("Sample seed", 0, 10_000, 0, key="shap_seed")
 level = "variable"
-if has_groups:
+if tuple(ws.data.groups) != tuple(ws.data.input_names):
     level = st.radio(
         "Importance of", ["variable", "feature"], horizontal=True, key="shap_level",
         format_func={"variable": "original variables (dummies summed)", "feature": "model inputs (one-hot dummies)"}.get,
     )
-groups = list(ws.data.groups) if (has_groups and level == "variable") else None
-shift = importance_shift(att_o, att_p, groups)
+view = view_or_stop(explain_view, ws, current_setting(), explain_settings(), level,
+                    context="Attributions could not be computed: ")
+cur, sample, att_o, att_p, shift = view.pruned, view.sample, view.original, view.attributions, view.shift
+groups = list(view.groups) if view.groups else None
+st.caption(f"Pruned model: {cur.description}")
 name_col = shift.level
-s = shift.summary()
 
 k1, k2, k3, k4, k5 = st.columns(5)
 k1.metric("Spearman ρ of importance", f"{shift.spearman:.3f}")

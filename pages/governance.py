@@ -1,4 +1,8 @@
-"""Governance: fair-lending segments, stability of adverse-action reasons, out-of-time robustness."""
+"""Governance: fair-lending segments, stability of adverse-action reasons, out-of-time robustness.
+
+The section inputs are drawn first, each above an empty container; one core call
+(``governance_view``) then computes every section and the results are drawn into the containers.
+"""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,32 +11,26 @@ import streamlit as st
 
 from core.data import read_table
 from core.errors import RiskPruneError
-from core.governance import FOUR_FIFTHS, SegmentSpec
+from core.governance import DEFAULT_REASONS, FOUR_FIFTHS, SegmentSpec
 from core.governance.segments import default_segment_columns, segment_candidates
 from core.hashing import sha256_hex
-from ui.compute import explain_sample, out_of_time_result, pruned_or_stop, segments
-from ui.compute import reasons as reason_stability
-from ui.state import Source, workspace_or_stop
-from ui.theme import BAD, NEUTRAL, ORIGINAL, PRUNED
-from ui.widgets import chart, download_csv, reference_line, show_error
-
-BAND_COLOURS = {"stable": "#2e8b57", "monitor": "#e0a800", "significant shift": BAD}
+from core.metrics import PSI_BANDS
+from core.workspace import OutOfTimeSample, governance_view
+from ui.controls import current_setting, decision_rule, explain_settings
+from ui.state import Source, source_table, workspace_or_stop
+from ui.theme import BAD, BAND_COLOURS, NEUTRAL, ORIGINAL, PRUNED
+from ui.widgets import chart, download_csv, reference_line, show_error, view_or_stop
 
 st.title("Governance")
 ws = workspace_or_stop()
-cur, cmp = pruned_or_stop(ws, "Governance views cannot be computed: ")
-cutoff = cmp.cutoff.cutoff
-st.caption(f"Pruned model: {cur.description}. Decisions at cutoff {cutoff:.4f} — {cmp.cutoff.how}. "
-           "Pruning a production credit model is a model change: these views answer the fair-lending and "
-           "model-risk questions a reviewer will ask.")
+caption = st.empty()
 
-# ---------------------------------------------------------------- segments
+# ---------------------------------------------------------------- inputs, each above its output
 st.header("Segment fairness")
 frame = ws.data.frame
-candidates = segment_candidates(ws.data.frame, ws.data.target)
-default_cols = default_segment_columns(ws.data.frame, ws.data.target)
+candidates = segment_candidates(frame, ws.data.target)
 c1, c2 = st.columns([3, 1])
-columns = c1.multiselect("Segment columns", candidates, default=default_cols, key="segment_columns",
+columns = c1.multiselect("Segment columns", candidates, default=default_segment_columns(frame, ws.data.target), key="segment_columns",
                          help="Numeric columns are cut into quantile bands (or your own edges); text columns are used as they are.")
 bands = c2.number_input("Bands for numeric columns", 2, 10, 4, key="segment_bands")
 edges: dict[str, list[float]] = {}
@@ -46,16 +44,58 @@ if numeric_chosen:
                     edges[col] = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
                 except ValueError:
                     st.error(f"'{text}' is not a list of numbers; quantile bands are used for '{col}'.")
+try:
+    specs = tuple(SegmentSpec(c, tuple(edges[c]) if c in edges else None, int(bands)) for c in columns)
+except RiskPruneError as err:
+    show_error(err)
+    specs = tuple(SegmentSpec(c, None, int(bands)) for c in columns)
+segments_out = st.container()
 
-if not columns:
-    st.info("Pick at least one segment column (e.g. age, sex, nationality, housing) to see approval rates by group.")
-else:
+st.header("Adverse-action reasons")
+st.caption("For each declined applicant the principal reasons are the variables pushing the score most towards "
+           "*bad* (largest positive SHAP values, dummies summed to their variable) — what a lender must tell a "
+           "declined applicant (US ECOA / Regulation B). Pruning should not change them.")
+k_reasons = st.number_input("Reasons per applicant", 1, 8, DEFAULT_REASONS, key="reason_k")
+reasons_out = st.container()
+
+st.header("Out-of-time robustness")
+st.caption("Upload a later or monitoring sample with the same columns: both models are measured on it, and each "
+           "input variable's distribution is compared with the evaluation rows (characteristic analysis).")
+up = st.file_uploader("Out-of-time dataset (CSV, Parquet or Excel)", type=["csv", "txt", "tsv", "parquet", "pq", "xlsx", "xlsm", "xls"],
+                      key="oot_upload")
+if up is not None and st.session_state.get("oot_upload_id") != up.file_id:
+    st.session_state["oot_upload_id"] = up.file_id
+    data = up.getvalue()
     try:
-        specs = [SegmentSpec(c, tuple(edges[c]) if c in edges else None, int(bands)) for c in columns]
-        fair = segments(ws, cur, cutoff, specs)
+        read_table(data, up.name)
     except RiskPruneError as err:
-        show_error(err)
+        st.session_state["oot_source"] = None
+        st.session_state["oot_error"] = f"'{up.name}' was not used: {err}"
     else:
+        st.session_state["oot_source"] = Source(up.name, sha256_hex(data), data)
+        st.session_state.pop("oot_error", None)
+if st.session_state.get("oot_error"):
+    st.error(st.session_state["oot_error"])
+oot_src: Source | None = st.session_state.get("oot_source")
+oot = None if oot_src is None else OutOfTimeSample(oot_src.name, oot_src.sha256, source_table(oot_src).frame)
+oot_out = st.container()
+
+# ---------------------------------------------------------------- the one core call
+view = view_or_stop(governance_view, ws, current_setting(), decision_rule(), specs, explain_settings(), int(k_reasons), oot,
+                    context="Governance views cannot be computed: ")
+cur, cmp = view.pruned, view.comparison
+cutoff = cmp.cutoff.cutoff
+caption.caption(f"Pruned model: {cur.description}. Decisions at cutoff {cutoff:.4f} — {cmp.cutoff.how}. "
+                "Pruning a production credit model is a model change: these views answer the fair-lending and "
+                "model-risk questions a reviewer will ask.")
+
+with segments_out:
+    fair = view.fairness
+    if not columns:
+        st.info("Pick at least one segment column (e.g. age, sex, nationality, housing) to see approval rates by group.")
+    elif "fairness" in view.errors:
+        st.error(view.errors["fairness"])
+    elif fair is not None:
         summary = fair.summary_frame()
         k = st.columns(3)
         k[0].metric("Groups below four-fifths (original)", int(summary["flagged_original"].sum()))
@@ -80,86 +120,60 @@ else:
                          ("bad_rate", "auc_original", "auc_pruned", "approval_rate_original", "approval_rate_pruned",
                           "air_original", "air_pruned")})
 
-# ---------------------------------------------------------------- reasons
-st.header("Adverse-action reasons")
-st.caption("For each declined applicant the principal reasons are the variables pushing the score most towards "
-           "*bad* (largest positive SHAP values, dummies summed to their variable) — what a lender must tell a "
-           "declined applicant (US ECOA / Regulation B). Pruning should not change them.")
-k_reasons = st.number_input("Reasons per applicant", 1, 8, 4, key="reason_k")
-try:
-    sample = explain_sample(ws, int(st.session_state.get("shap_rows", 500)), int(st.session_state.get("shap_background", 100)),
-                            int(st.session_state.get("shap_seed", 0)))
-    reasons = reason_stability(ws, cur, sample, cutoff, int(k_reasons))
-except RiskPruneError as err:
-    show_error(err, "Reasons could not be computed: ")
-else:
-    r = st.columns(4)
-    r[0].metric("Declined applicants assessed", f"{reasons.n_assessed:,}",
-                help=reasons.note)
-    r[1].metric("Same principal reason", "n/a" if reasons.n_assessed == 0 else f"{reasons.same_top1_share:.1%}")
-    r[2].metric(f"Same top-{reasons.k} set", "n/a" if reasons.n_assessed == 0 else f"{reasons.same_set_share:.1%}")
-    r[3].metric("Applicants whose reasons changed", f"{reasons.n_changed:,}")
-    st.caption(reasons.note)
-    rf = reasons.reason_frame()
-    if len(rf):
-        top = rf.head(15).iloc[::-1]
-        fig = go.Figure()
-        fig.add_bar(y=top["variable"], x=top["in_top_k_original"], orientation="h", name="original", marker_color=ORIGINAL)
-        fig.add_bar(y=top["variable"], x=top["in_top_k_pruned"], orientation="h", name="pruned", marker_color=PRUNED)
-        fig.update_layout(barmode="group", xaxis_title=f"declined applicants with this variable among their top {reasons.k} reasons",
-                          height=max(320, 28 * len(top)))
-        chart(fig, rf, "How often each variable is given as a reason",
-              "Bars of different length mean the pruned model would tell declined applicants different reasons.",
-              key="reasons")
-        changed = reasons.changed_frame()
-        st.subheader("Declined applicants whose reasons changed")
-        st.dataframe(changed, hide_index=True, key="reasons_changed")
-        download_csv(changed, "changed_reasons.csv", key="csv_reasons_changed", label="Changed reasons (CSV)")
+with reasons_out:
+    reasons = view.reasons
+    if "reasons" in view.errors:
+        st.error(f"Reasons could not be computed: {view.errors['reasons']}")
+    elif reasons is not None:
+        r = st.columns(4)
+        r[0].metric("Declined applicants assessed", f"{reasons.n_assessed:,}", help=reasons.note)
+        r[1].metric("Same principal reason", "n/a" if reasons.n_assessed == 0 else f"{reasons.same_top1_share:.1%}")
+        r[2].metric(f"Same top-{reasons.k} set", "n/a" if reasons.n_assessed == 0 else f"{reasons.same_set_share:.1%}")
+        r[3].metric("Applicants whose reasons changed", f"{reasons.n_changed:,}")
+        st.caption(reasons.note)
+        rf = reasons.reason_frame()
+        if len(rf):
+            top = rf.head(15).iloc[::-1]
+            fig = go.Figure()
+            fig.add_bar(y=top["variable"], x=top["in_top_k_original"], orientation="h", name="original", marker_color=ORIGINAL)
+            fig.add_bar(y=top["variable"], x=top["in_top_k_pruned"], orientation="h", name="pruned", marker_color=PRUNED)
+            fig.update_layout(barmode="group", xaxis_title=f"declined applicants with this variable among their top {reasons.k} reasons",
+                              height=max(320, 28 * len(top)))
+            chart(fig, rf, "How often each variable is given as a reason",
+                  "Bars of different length mean the pruned model would tell declined applicants different reasons.",
+                  key="reasons")
+            changed = reasons.changed_frame()
+            st.subheader("Declined applicants whose reasons changed")
+            st.dataframe(changed, hide_index=True, key="reasons_changed")
+            download_csv(changed, "changed_reasons.csv", key="csv_reasons_changed", label="Changed reasons (CSV)")
 
-# ---------------------------------------------------------------- out of time
-st.header("Out-of-time robustness")
-st.caption("Upload a later or monitoring sample with the same columns: both models are measured on it, and each "
-           "input variable's distribution is compared with the evaluation rows (characteristic analysis).")
-up = st.file_uploader("Out-of-time dataset (CSV, Parquet or Excel)", type=["csv", "txt", "tsv", "parquet", "pq", "xlsx", "xlsm", "xls"],
-                      key="oot_upload")
-if up is not None and st.session_state.get("oot_upload_id") != up.file_id:
-    st.session_state["oot_upload_id"] = up.file_id
-    data = up.getvalue()
-    try:
-        read_table(data, up.name)
-    except RiskPruneError as err:
-        st.session_state["oot_source"] = None
-        st.session_state["oot_error"] = f"'{up.name}' was not used: {err}"
-    else:
-        st.session_state["oot_source"] = Source(up.name, sha256_hex(data), data)
-        st.session_state.pop("oot_error", None)
-if st.session_state.get("oot_error"):
-    st.error(st.session_state["oot_error"])
-oot_src: Source | None = st.session_state.get("oot_source")
-if oot_src is None:
-    st.info("No out-of-time sample uploaded yet.")
-else:
-    try:
-        oot = out_of_time_result(ws, cur, oot_src, cutoff)
-    except RiskPruneError as err:
-        show_error(err)
-    else:
+with oot_out:
+    result = view.out_of_time
+    if oot is None:
+        st.info("No out-of-time sample uploaded yet.")
+    elif "out_of_time" in view.errors:
+        st.error(view.errors["out_of_time"])
+    elif result is not None:
         o = st.columns(4)
-        o[0].metric("Out-of-time applicants", f"{oot.n_oot:,}")
-        o[1].metric("AUC out of time (pruned)", f"{oot.oot_pruned.auc:.4f}", f"{oot.oot_pruned.auc - oot.oot_original.auc:+.4f} vs original {oot.oot_original.auc:.4f}")
-        o[2].metric("Score PSI (original)", f"{oot.score_psi_original.value:.4f}", oot.score_psi_original.band, delta_color="off", delta_arrow="off")
-        o[3].metric("Score PSI (pruned)", f"{oot.score_psi_pruned.value:.4f}", oot.score_psi_pruned.band, delta_color="off", delta_arrow="off")
-        for note in oot.notes:
+        o[0].metric("Out-of-time applicants", f"{result.n_oot:,}")
+        o[1].metric("AUC out of time (pruned)", f"{result.oot_pruned.auc:.4f}",
+                    f"{result.oot_pruned.auc - result.oot_original.auc:+.4f} vs original {result.oot_original.auc:.4f}")
+        o[2].metric("Score PSI (original)", f"{result.score_psi_original.value:.4f}", result.score_psi_original.band,
+                    delta_color="off", delta_arrow="off")
+        o[3].metric("Score PSI (pruned)", f"{result.score_psi_pruned.value:.4f}", result.score_psi_pruned.band,
+                    delta_color="off", delta_arrow="off")
+        for note in result.notes:
             st.caption(note)
-        mf = oot.to_frame()
+        mf = result.to_frame()
         st.dataframe(mf, hide_index=True, key="oot_metrics")
         download_csv(mf, "out_of_time_metrics.csv", key="csv_oot_metrics", label="Out-of-time metrics (CSV)")
-        cf = oot.characteristics.to_frame().sort_values("psi", ascending=True)
+        cf = result.characteristics.to_frame().sort_values("psi", ascending=True)
         fig = go.Figure(go.Bar(x=cf["psi"], y=cf["variable"], orientation="h",
                                marker_color=[BAND_COLOURS.get(b, NEUTRAL) for b in cf["band"]],
                                text=cf["band"], textposition="outside"))
-        reference_line(fig, x=0.10, text="monitor", colour=NEUTRAL)
-        reference_line(fig, x=0.25, text="significant", colour=BAD)
+        low, high = PSI_BANDS[0][0], PSI_BANDS[1][0]
+        reference_line(fig, x=low, text=PSI_BANDS[1][1], colour=NEUTRAL)
+        reference_line(fig, x=high, text="significant", colour=BAD)
         fig.update_layout(xaxis_title="PSI of the variable (out-of-time vs evaluation rows)", height=max(320, 24 * len(cf)))
         chart(fig, cf, "Characteristic stability",
               "Green variables are distributed as before, amber ones should be monitored and red ones have shifted "

@@ -7,31 +7,65 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import RiskPruneError
-from core.metrics import DEFAULT_BOOTSTRAP
-from core.prune import (
-    COMPACTED,
-    NEURON_L1,
-    NEURON_L2,
-    FineTuneSpec,
-    layer_sensitivity,
-    linear_weights,
-    make_context,
-    prunable_layers,
-)
-from ui.compute import fine_tuned_for, pruned_base, pruned_or_stop, run_fine_tuning
-from ui.controls import current_spec
+from core.formatting import human_size
+from core.prune import COMPACTED, FineTuneSpec, get_method, prunable_layers
+from core.workspace import Setting, layer_sensitivity_for, prune_view, prune_workspace
+from ui.controls import current_setting, decision_rule, fine_tunings
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
-from ui.widgets import chart, download_csv, fmt_bytes, reference_line, show_error
+from ui.widgets import chart, download_csv, reference_line, show_error
 
 MAX_HEATMAP_CELLS = 256  # per side; larger layers are shown as the share kept per block
 
 st.title("Prune")
 ws = workspace_or_stop()
-spec = current_spec()
-cur, cmp = pruned_or_stop(ws, "This pruning setting cannot be applied: ", bootstrap=DEFAULT_BOOTSTRAP)
-base = pruned_base(ws, spec)
-res = cur.result
+setting = current_setting()
+spec = setting.prune
+
+
+def per_layer_editor(expanded: bool) -> None:
+    """Per-layer ratios; drawn even when the current setting is invalid, so the user can fix it here."""
+    method = get_method(spec.method)
+    with st.expander("Per-layer settings", expanded=expanded):
+        st.caption("Give a layer its own pruning ratio; leave a box empty to follow the sidebar's global ratio. "
+                   "Output units are never removed by neuron methods, and input pruning has no per-layer setting.")
+        layer_list = prunable_layers(ws.model)
+        cols_ = st.columns(min(4, len(layer_list)))
+        overrides: dict[str, float] = {}
+        dropped: list[str] = []
+        for i, l in enumerate(layer_list):
+            disabled = (method.removes_neurons and l.is_output) or not method.per_layer
+            val = cols_[i % len(cols_)].number_input(
+                f"Layer {l.name} ({l.in_features}→{l.out_features})", 0.0, 0.95, value=None, step=0.05,
+                key=f"override_{l.name}", disabled=disabled, placeholder=f"global {spec.ratio:.0%}",
+            )
+            if val is not None and not disabled:
+                overrides[l.name] = float(val)
+            elif val is not None:
+                dropped.append(l.name)
+        if overrides != (st.session_state.get("overrides") or {}):
+            st.session_state["overrides"] = overrides
+            if dropped:  # e.g. a ratio set for the output layer, then a neuron method chosen
+                st.session_state["overrides_note"] = (
+                    f"The per-layer setting of layer {', '.join(dropped)} does not apply to {method.label.lower()} and "
+                    "is not used (output units are never removed; input pruning has no per-layer setting).")
+            st.rerun()
+        if st.session_state.get("overrides") and st.button("Clear per-layer settings", key="clear_overrides"):
+            st.session_state["overrides"] = {}
+            for l in layer_list:
+                st.session_state.pop(f"override_{l.name}", None)
+            st.rerun()
+
+
+if st.session_state.get("overrides_note"):
+    st.info(st.session_state.pop("overrides_note"))
+try:
+    view = prune_view(ws, setting, decision_rule())
+except RiskPruneError as err:
+    show_error(err, "This pruning setting cannot be applied: ")
+    per_layer_editor(expanded=True)
+    st.stop()
+cur, cmp, res = view.pruned, view.comparison, view.pruned.result
 
 badge = st.success if res.state == COMPACTED else st.info
 badge(f"**{cur.state_badge}.** {res.state_note}.")
@@ -49,7 +83,7 @@ k[0].metric("Sparsity", f"{res.sparsity:.0%}", help="Share of the original Linea
 k[1].metric("Parameters", f"{p.parameters:,}", f"{pct(p.parameters, o.parameters)} vs {o.parameters:,}", delta_color="off",
             help="Stored parameters; only compaction lowers this.")
 k[2].metric("Non-zeros", f"{p.nonzeros:,}", f"{pct(p.nonzeros, o.nonzeros)} vs {o.nonzeros:,}", delta_color="off")
-k[3].metric("File size", fmt_bytes(p.file_bytes), f"{pct(p.file_bytes, o.file_bytes)} vs {fmt_bytes(o.file_bytes)}", delta_color="off",
+k[3].metric("File size", human_size(p.file_bytes), f"{pct(p.file_bytes, o.file_bytes)} vs {human_size(o.file_bytes)}", delta_color="off",
             help="Bytes of the model saved as TorchScript with its feature schema, measured by saving it; "
                  "the download on Report & export adds the pruning settings (about 1 KB).")
 k[4].metric("AUC", f"{cmp.pruned.auc:.4f}", f"{cmp.delta('auc'):+.4f} vs {cmp.original.auc:.4f}")
@@ -64,7 +98,7 @@ if cmp.ci:
     st.caption("; ".join(parts) + f". Paired bootstrap over the {cmp.flips.n:,} evaluation applicants, "
                f"{cmp.ci['auc'].resamples} resamples, seed {cmp.ci['auc'].seed}.")
 
-layers = res.layer_frame()
+layers = view.layers
 fig = go.Figure()
 fig.add_bar(x=layers["layer"], y=layers["sparsity"], marker_color=PRUNED, name="pruned",
             text=[f"{s:.0%}" for s in layers["sparsity"]], textposition="outside",
@@ -80,7 +114,7 @@ chart(fig, layers, "Layer sparsity",
 st.subheader("Mask of one layer")
 names = list(layers["layer"])
 layer_name = st.selectbox("Layer", names, key="mask_layer")
-w = linear_weights(base.result.masked_module)[names.index(layer_name)]
+w = view.mask(layer_name)
 kept = (w != 0).astype(float)
 rows, cols = kept.shape
 br, bc = int(np.ceil(rows / MAX_HEATMAP_CELLS)), int(np.ceil(cols / MAX_HEATMAP_CELLS))
@@ -102,60 +136,40 @@ chart(heat, mask_df, f"Mask of layer {layer_name}",
       key="mask_heatmap", height=min(700, 220 + 6 * kept_view.shape[0]))
 
 st.subheader("Size, original vs pruned")
-size = res.size_frame()
+size = view.size
 size["label"] = size["quantity"].map({"parameters": "stored parameters", "nonzeros": "non-zero parameters",
                                       "dense_bytes": "tensor bytes", "file_bytes": "exported file bytes",
                                       "multiply_adds": "multiply-adds per applicant (Linear layers)"})
 st.dataframe(size[["label", "original", "pruned", "change"]], hide_index=True)
 download_csv(size, "model_size.csv", key="csv_size")
 
-with st.expander("Per-layer settings", expanded=bool(spec.overrides)):
-    st.caption("Give a layer its own pruning ratio; leave a box empty to follow the sidebar's global ratio. "
-               "Output units are never removed by neuron methods, and input pruning has no per-layer setting.")
-    layer_list = prunable_layers(ws.model)
-    cols_ = st.columns(min(4, len(layer_list)))
-    overrides: dict[str, float] = {}
-    for i, l in enumerate(layer_list):
-        disabled = (spec.method in (NEURON_L1, NEURON_L2) and l.is_output) or spec.method == "input_features"
-        val = cols_[i % len(cols_)].number_input(
-            f"Layer {l.name} ({l.in_features}→{l.out_features})", 0.0, 0.95, value=None, step=0.05,
-            key=f"override_{l.name}", disabled=disabled, placeholder=f"global {spec.ratio:.0%}",
-        )
-        if val is not None and not disabled:
-            overrides[l.name] = float(val)
-    if overrides != (st.session_state.get("overrides") or {}):
-        st.session_state["overrides"] = overrides
-        st.rerun()
-    if overrides and st.button("Clear per-layer settings", key="clear_overrides"):
-        st.session_state["overrides"] = {}
-        for l in layer_list:
-            st.session_state.pop(f"override_{l.name}", None)
-        st.rerun()
+per_layer_editor(expanded=bool(spec.overrides))
 
 st.subheader("Recovery fine-tuning")
 if not ws.can_fine_tune:
     st.info("Fine-tuning needs training rows kept apart from the evaluation rows. Choose "
             "'Held-out test split' on the Data & model page to enable it.")
 else:
-    tuned = fine_tuned_for(ws, spec)
+    tuned = fine_tunings().get(spec.key)
     c1, c2, c3 = st.columns([1, 1, 2])
     epochs = c1.number_input("Epochs", 1, 200, 10, key="ft_epochs")
     lr = c2.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=1e-3, key="ft_lr")
     c3.caption(f"Trains the pruned model on the {len(ws.train_idx)} training rows with the masks held fixed "
                "(removed weights stay exactly zero); evaluation rows are never used for training.")
     if st.button("Fine-tune this setting", key="ft_run", type="primary"):
+        ft = FineTuneSpec(int(epochs), float(lr), 64, int(spec.seed))
         bar = st.progress(0.0, text="Fine-tuning…")
         try:
-            run_fine_tuning(ws, spec, FineTuneSpec(int(epochs), float(lr), 64, int(spec.seed)),
-                            lambda done, total, what: bar.progress(done / total, text=what.capitalize()))
+            prune_workspace(ws, Setting(spec, ft), progress=lambda done, total, what: bar.progress(done / total, text=what.capitalize()))
         except RiskPruneError as err:
             show_error(err, "Fine-tuning failed: ")
         else:
+            fine_tunings()[spec.key] = ft
             st.session_state["use_fine_tuned"] = True
             st.rerun()
     if tuned is not None:
         st.toggle("Show the fine-tuned model on every page", key="use_fine_tuned", value=st.session_state.get("use_fine_tuned", True))
-        info = tuned.result.fine_tuned
+        info = prune_workspace(ws, Setting(spec, tuned)).result.fine_tuned
         hist = pd.DataFrame({"epoch": np.arange(1, len(info["loss_history"]) + 1), "training_loss": info["loss_history"]})
         lf = go.Figure(go.Scatter(x=hist["epoch"], y=hist["training_loss"], mode="lines+markers", line_color=PRUNED))
         lf.update_layout(xaxis_title="epoch", yaxis_title="training log-loss")
@@ -168,17 +182,17 @@ else:
 st.subheader("Per-layer sensitivity")
 st.caption("Prunes one layer at a time (others intact) and measures the AUC drop: layers that tolerate heavy "
            "pruning are where size is cheap to cut.")
-sens_key = (ws.key, spec.method if spec.method != "input_features" else "magnitude_layer", spec.seed)
+sens_method = spec.method if get_method(spec.method).per_layer else "magnitude_layer"
 if st.button("Measure layer sensitivity", key="sens_run"):
-    ctx = make_context(ws.model, ws.X_eval, ws.y_eval, ws.output.kind)
     with st.spinner("Pruning each layer alone…"):
         try:
-            st.session_state["sensitivity"] = (sens_key, layer_sensitivity(ws.model, ctx, sens_key[1], seed=spec.seed))
+            layer_sensitivity_for(ws, sens_method, spec.seed)
         except RiskPruneError as err:
             show_error(err)
-stored = st.session_state.get("sensitivity")
-if stored and stored[0] == sens_key:
-    sens = stored[1]
+        else:
+            st.session_state["sensitivity_shown"] = (ws.key, sens_method, spec.seed)
+if st.session_state.get("sensitivity_shown") == (ws.key, sens_method, spec.seed):
+    sens = layer_sensitivity_for(ws, sens_method, spec.seed)
     sf = go.Figure()
     for i, (name, g) in enumerate(sens.groupby("layer", sort=False)):
         sf.add_scatter(x=g["ratio"], y=g["auc_drop"], mode="lines+markers", name=f"layer {name}",

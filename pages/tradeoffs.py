@@ -4,14 +4,13 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import RiskPruneError
 from core.metrics import HIGHER_IS_BETTER
 from core.prune import SIZE_COLUMNS, method_label, pareto_front
-from ui.compute import pruned_or_stop, sweep_result
-from ui.controls import current_spec
+from core.workspace import tradeoff_view
+from ui.controls import current_setting, decision_rule
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, ORIGINAL, PARETO, PRUNED
-from ui.widgets import chart, show_error
+from ui.widgets import chart, view_or_stop
 
 METRICS = {
     "auc": "AUC", "ks": "KS", "gini": "Gini", "brier": "Brier score", "log_loss": "Log-loss",
@@ -32,13 +31,10 @@ def _progress(done: int, total: int, what: str) -> None:
     bar.progress(done / total, text=f"Sweep {done}/{total}: {what}")
 
 
-cur, cmp = pruned_or_stop(ws, "This pruning setting cannot be applied: ")
-try:
-    result = sweep_result(ws, _progress)
-except RiskPruneError as err:
-    show_error(err, "The sweep could not run: ")
-    st.stop()
+view = view_or_stop(tradeoff_view, ws, current_setting(), decision_rule(), progress=_progress,
+                    context="The trade-offs cannot be computed: ")
 bar.empty()
+cur, result = view.pruned, view.sweep
 
 c1, c2 = st.columns(2)
 metric = c1.selectbox("Metric", list(METRICS), format_func=METRICS.get, key="tradeoff_metric")
@@ -58,20 +54,12 @@ front = table[table["pareto"]].sort_values(size)
 fig.add_scatter(x=front[size], y=front[metric], mode="lines", name="Pareto front",
                 line=dict(color=PARETO, width=6), opacity=0.25, hoverinfo="skip")
 
-
-def _point(size_stats, m, flip_share: float, psi_value: float) -> dict:
-    return {**size_stats.to_dict(), **{k: getattr(m, k) for k in ("auc", "ks", "gini", "brier", "log_loss", "accuracy", "approved_bad_rate")},
-            "flip_share": flip_share, "psi": psi_value}
-
-
-original_row = _point(cur.result.original_size, cmp.original, 0.0, 0.0)
-current_row = _point(cur.result.size, cmp.pruned, cmp.flips.share, cmp.psi.value)
+original_row, current_row = view.point("original"), view.point("current")
 fig.add_scatter(x=[original_row[size]], y=[original_row[metric]], mode="markers", name="original",
                 marker=dict(color=ORIGINAL, size=14, symbol="circle-open", line_width=3))
 fig.add_scatter(x=[current_row[size]], y=[current_row[metric]], mode="markers", name="current setting",
                 marker=dict(color=PRUNED, size=16, symbol="star", line=dict(color="black", width=1)))
 fig.update_layout(xaxis_title=SIZE_COLUMNS[size], yaxis_title=METRICS[metric], height=520)
-spec = current_spec()
 chart(fig, table, f"{METRICS[metric]} against {SIZE_COLUMNS[size].lower()}",
       "Each line is one pruning method; points further left are smaller models, the shaded line joins the "
       "settings no other setting beats on both size and this metric, and the star is the current setting.",

@@ -9,26 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from core.data import FeatureSchema, encode_target, read_table, stratified_split
+from core.files import atomic_write_bytes
+from core.metrics import risk_metrics
+from core.model import model_to_bytes
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from core.data import (  # noqa: E402
-    FeatureSchema,  # noqa: E402
-    encode_target,
-    read_table,
-    stratified_split,
-)
-from core.files import atomic_write_bytes  # noqa: E402
-from core.metrics import risk_metrics  # noqa: E402
-from core.model import model_to_bytes  # noqa: E402
-
 DATA = ROOT / "sample_data" / "german_credit.csv"
 OUT = ROOT / "sample_data" / "german_credit_mlp.pt"
 TARGET, BAD = "creditability", "bad"

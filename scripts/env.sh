@@ -24,10 +24,12 @@ ensure_venv() {
 install_requirements() {  # $1 = requirements file (relative to ROOT)
   local req="$ROOT/$1" stamp="$VENV/.installed-$(basename "$1")"
   local digest
-  digest="$(cat "$ROOT"/requirements*.txt | sha256sum | cut -d' ' -f1)"
+  digest="$(cat "$ROOT"/requirements*.txt "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     echo "Installing $1 into .venv (first run takes a few minutes)..." >&2
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+    # the project itself, editable: `core` and `ui` import from benchmarks and scripts without sys.path edits
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e "$ROOT"
     echo "$digest" > "$stamp"
   fi
 }

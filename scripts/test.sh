@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Quick start (b): install everything the tests need (Python packages, Debian chromium and
-# poppler-utils) and run the whole suite. Fails on any failed test and on "no tests collected".
+# poppler-utils), check the code with ruff and run the whole suite. Fails on a lint problem, any
+# failed test and on "no tests collected". Arguments go to pytest, e.g. the fast core subset:
+#   bash scripts/test.sh -m "not app and not cli and not slow and not browser"
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 ensure_venv
 install_requirements requirements-test.txt
@@ -17,6 +19,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 cd "$ROOT"
+echo "ruff check ." >&2
+"$VENV/bin/ruff" check --quiet . || { echo "ruff found problems (fix them, or run: .venv/bin/ruff check --fix .)" >&2; exit 1; }
 set +e
 "$VENV/bin/python" -m pytest "$@"
 status=$?

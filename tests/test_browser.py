@@ -10,14 +10,7 @@ import re
 
 import pytest
 from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_available, running_app
-from builders import (
-    TARGET,
-    csv_bytes,
-    model_bytes,
-    model_columns,
-    synthetic_book,
-    trained_mlp,
-)
+from builders import TARGET, csv_bytes, model_bytes, model_columns, synthetic_book, trained_mlp
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +66,8 @@ def open_page(pg, title: str) -> None:
 
 
 def kpi(pg, label: str) -> str:
-    box = pg.locator('[data-testid="stMetric"]').filter(has=pg.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^{re.escape(label)}$")))
+    label_box = pg.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^{re.escape(label)}$"))
+    box = pg.locator('[data-testid="stMetric"]').filter(has=label_box)
     return box.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 

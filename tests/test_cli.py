@@ -18,6 +18,8 @@ from core.data import read_table
 from core.model import load_model, model_to_bytes, predict_pbad
 from core.workspace import bind
 
+pytestmark = pytest.mark.cli
+
 OUTPUTS = ("report.html", "report.pdf", "pruned_model.pt", "pruned_model.onnx", "manifest.json")
 
 
@@ -187,3 +189,45 @@ def test_help_documents_every_option():
     assert "report" in top and "sweep" in top
     for p in sub.values():  # every option has a help text
         assert all(a.help for a in p._actions), [a.dest for a in p._actions if not a.help]
+
+
+def _run_main(argv, capsys) -> tuple[int, str]:
+    from core.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+def test_default_inputs_skip_identifier_columns_like_the_dashboard(files, tmp_path, capsys):
+    frame = pd.read_csv(files / "loans.csv")
+    frame.insert(0, "ID", np.arange(10_000, 10_000 + len(frame)))  # unique whole numbers named like an id
+    frame.to_csv(tmp_path / "with_id.csv", index=False)
+    code, err = _run_main(["sweep", "--model", str(files / "model.pt"), "--data", str(tmp_path / "with_id.csv"), "--target", "status",
+                           "--bad", "default", "--out", str(tmp_path / "s.csv"), "--methods", "magnitude_layer", "--ratios", "0,0.5"],
+                          capsys)
+    assert code == 0, err
+    assert "identifier column(s) not fed to the model: ID" in err
+    assert "mapping 5 column(s) to its 5 inputs" in err
+
+
+def test_features_take_csv_quoting_or_a_file_for_names_with_commas(files, tmp_path, capsys):
+    frame = pd.read_csv(files / "loans.csv").rename(columns={"income": "income, net"})
+    frame.to_csv(tmp_path / "commas.csv", index=False)
+    common = ["sweep", "--model", str(files / "model.pt"), "--data", str(tmp_path / "commas.csv"), "--target", "status",
+              "--bad", "default", "--methods", "magnitude_layer", "--ratios", "0"]
+    code, err = _run_main([*common, "--out", str(tmp_path / "a.csv"), "--features", 'ltv,"income, net",dti,age,months'], capsys)
+    assert code == 0, err
+    (tmp_path / "cols.txt").write_text("ltv\nincome, net\ndti\nage\nmonths\n", encoding="utf-8")
+    # one name per line: a line is read as a CSV row, so an unquoted comma would split "income, net" in two
+    code, err = _run_main([*common, "--out", str(tmp_path / "b.csv"), "--features-file", str(tmp_path / "cols.txt")], capsys)
+    assert code == 2 and "'income'" in err
+    (tmp_path / "cols.txt").write_text('ltv\n"income, net"\ndti\nage\nmonths\n', encoding="utf-8")
+    code, err = _run_main([*common, "--out", str(tmp_path / "b.csv"), "--features-file", str(tmp_path / "cols.txt")], capsys)
+    assert code == 0, err
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    assert a["auc"].iloc[0] == b["auc"].iloc[0]
+    code, err = _run_main([*common, "--out", str(tmp_path / "c.csv"), "--features", "ltv,income,dti,age,months"], capsys)
+    assert code == 2 and "'income'" in err  # the name without its comma is not a column

@@ -13,17 +13,7 @@ import torch
 from torch import nn
 
 from core.errors import ExplainError
-from core.explain import (
-    FAST_PATH,
-    SHAP_DEEP,
-    SHAP_PERMUTATION,
-    Attributions,
-    compare_applicant,
-    draw_sample,
-    explain,
-    explain_sample,
-    importance_shift,
-)
+from core.explain import FAST_PATH, SHAP_DEEP, SHAP_PERMUTATION, Attributions, compare_applicant, draw_sample, explain, explain_rows, importance_shift
 from core.explain.deepshap import build_chain, deepshap
 from core.model import load_model, model_to_bytes, module_hash, predict_logit
 
@@ -128,6 +118,7 @@ def shap_reference(model: nn.Sequential, kind: str, X: np.ndarray, background: n
 # --------------------------------------------------------------------------- fast path vs shap
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(ARCHITECTURES))
 def test_fast_path_equals_shap_deepexplainer_within_1e5_of_max_phi(name):
     build, kind = ARCHITECTURES[name]
@@ -225,6 +216,7 @@ def test_scripted_chain_goes_through_its_eager_twin_and_matches_the_eager_model(
     assert "Sigmoid" in eager.note
 
 
+@pytest.mark.slow
 def test_inputs_and_models_are_never_modified():
     model = bn_relu_logit()
     X, bg = _data(20, 12, seed=80), _data(10, 12, seed=81)
@@ -311,6 +303,7 @@ def test_eager_residual_model_uses_shap_deepexplainer_and_is_additive():
     assert att.additivity_gap <= TOL * max(1.0, np.abs(att.outputs).max())
 
 
+@pytest.mark.slow
 def test_reused_layer_makes_deepexplainer_fail_and_the_permutation_fallback_take_over():
     model = Residual(shared_act=True).eval()
     X, bg = _data(8, 5, seed=110), _data(12, 5, seed=111)
@@ -330,6 +323,7 @@ def test_scripted_linear_skip_model_gets_exact_shapley_values_from_the_permutati
     np.testing.assert_allclose(att.values, expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_scripted_residual_fallback_is_additive_and_ranks_features_like_deepshap():
     eager = Residual(seed=9).eval()
     buf = io.BytesIO()
@@ -422,7 +416,7 @@ def test_explain_sample_explains_the_sampled_rows_against_the_sampled_background
     model = bn_relu_logit()
     X = _data(300, 12, seed=160)
     sample = draw_sample(len(X), 40, 25, seed=1)
-    att = explain_sample(model, X, "logit", sample)
+    att = explain_rows(model, X, "logit", sample)
     direct = explain(model, X[sample.rows], X[sample.background], "logit")
     np.testing.assert_array_equal(att.row_index, sample.rows)
     np.testing.assert_array_equal(att.background_index, sample.background)
@@ -430,7 +424,7 @@ def test_explain_sample_explains_the_sampled_rows_against_the_sampled_background
     np.testing.assert_array_equal(att.values, direct.values)
     assert not att.values.flags.writeable
     with pytest.raises(ExplainError, match="drawn from"):
-        explain_sample(model, X[:100], "logit", sample)
+        explain_rows(model, X[:100], "logit", sample)
 
 
 def test_grouping_sums_dummies_into_their_variable():
@@ -542,12 +536,12 @@ def test_applicant_comparison_shows_both_models_values_bases_and_outputs():
     X = _data(200, 12, seed=170, n_dummies=4)
     names = [f"n{j}" for j in range(8)] + ["home=own", "home=rent", "job=a", "job=b"]
     groups = [f"n{j}" for j in range(8)] + ["home", "home", "job", "job"]
-    pruned = nn.Sequential(*[layer for layer in bn_relu_logit()]).eval()
+    pruned = nn.Sequential(*list(bn_relu_logit())).eval()
     with torch.no_grad():
         pruned[4].weight[:, ::2] = 0.0  # half of the first hidden layer's neurons switched off
     sample = draw_sample(len(X), 30, 20, seed=2)
-    a = explain_sample(model, X, "logit", sample, feature_names=names)
-    b = explain_sample(pruned, X, "logit", sample, feature_names=names)
+    a = explain_rows(model, X, "logit", sample, feature_names=names)
+    b = explain_rows(pruned, X, "logit", sample, feature_names=names)
     row = int(sample.rows[7])
     cmp = compare_applicant(a, b, row)
     assert list(cmp.table.columns) == ["feature", "value", "shap_original", "shap_pruned", "shap_change"]
@@ -573,6 +567,7 @@ def test_applicant_comparison_shows_both_models_values_bases_and_outputs():
 # --------------------------------------------------------------------------- the sample model
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SAMPLE_MODEL.exists(), reason="sample model not trained yet")
 def test_sample_model_fast_path_matches_shap_and_groups_by_schema_variables():
     from core.data import prepare_dataset, read_table
@@ -581,7 +576,7 @@ def test_sample_model_fast_path_matches_shap_and_groups_by_schema_variables():
     data = prepare_dataset(read_table(SAMPLE_DATA.read_bytes(), SAMPLE_DATA.name).frame, "creditability", "bad",
                            schema=loaded.schema)
     sample = draw_sample(data.n_rows, 60, 100, seed=0)
-    att = explain_sample(loaded, data.X, "logit", sample, feature_names=data.input_names)
+    att = explain_rows(loaded, data.X, "logit", sample, feature_names=data.input_names)
     assert att.explainer == FAST_PATH
     ref = shap_reference(loaded.eager, "logit", data.X[sample.rows], data.X[sample.background])
     assert np.abs(att.values - ref).max() <= TOL * np.abs(ref).max()

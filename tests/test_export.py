@@ -9,7 +9,6 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLE_MODEL
 from torch import nn
 
 from core.errors import ModelError
@@ -17,12 +16,7 @@ from core.files import atomic_write_bytes as write_atomic
 from core.model import load_model, model_to_bytes, predict_pbad
 from core.prune import COMPACTED, MASKED, FineTuneSpec, PruneSpec, fine_tune, prune
 from core.report import export
-from core.report.export import (
-    PRUNE_INFO_FILE,
-    onnx_bytes,
-    onnx_max_difference,
-    torchscript_bytes,
-)
+from core.report.export import PRUNE_INFO_FILE, onnx_bytes, onnx_max_difference, torchscript_bytes
 
 
 def _model(layers: list[nn.Module], seed: int = 0):
@@ -38,11 +32,6 @@ def _model(layers: list[nn.Module], seed: int = 0):
 
 def _rows(n_inputs: int, n: int = 300, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, n_inputs)).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
-def sample_model():
-    return load_model(SAMPLE_MODEL.read_bytes(), SAMPLE_MODEL.name)
 
 
 MODELS = {
@@ -166,6 +155,7 @@ def test_onnx_failure_says_why(monkeypatch):
     assert "TorchScript" in str(info.value)  # the hint points to the export that works
 
 
+@pytest.mark.slow
 def test_onnx_mismatch_is_refused(monkeypatch):
     model, _ = MODELS["mlp_logit"]()
     result = prune(model, PruneSpec.make("magnitude_layer", 0.5))

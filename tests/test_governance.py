@@ -13,6 +13,7 @@ from torch import nn
 from core.data import FeatureSchema
 from core.errors import DataError, ExplainError, SpecError
 from core.explain import Attributions
+from core.explain.sample import ExplainSettings
 from core.governance import (
     MISSING,
     UNSEEN,
@@ -27,17 +28,7 @@ from core.governance import (
 from core.metrics import decline, flips, psi_band
 from core.model import load_model, model_to_bytes
 from core.prune import PruneSpec
-from core.workspace import (
-    adverse_action_reasons_for,
-    attributions_for,
-    bind,
-    eval_frame,
-    out_of_time,
-    prune_workspace,
-    sample_for,
-    segment_fairness_for,
-)
-from tests.conftest import SAMPLE_DATA, SAMPLE_MODEL
+from core.workspace import adverse_action_reasons_for, attributions_for, bind, eval_frame, out_of_time, prune_workspace, segment_fairness_for
 
 # --------------------------------------------------------------------------- builders
 
@@ -76,9 +67,8 @@ def synthetic():
 
 
 @pytest.fixture(scope="module")
-def sample_ws():
-    model = load_model(SAMPLE_MODEL.read_bytes(), SAMPLE_MODEL.name)
-    frame = pd.read_csv(SAMPLE_DATA)
+def sample_ws(sample_model, sample_frame):
+    model, frame = sample_model, sample_frame
     ws = bind(model, frame, model.schema.target, model.schema.bad_value, eval_mode="all")
     pruned = prune_workspace(ws, PruneSpec.make("magnitude_layer", 0.5))
     return frame, ws, pruned
@@ -93,7 +83,7 @@ def test_adverse_impact_ratio_flags_group_below_four_fifths():
     original = np.array([0.1] * 9 + [0.9] + [0.1] * 6 + [0.9] * 4)
     pruned = np.array([0.1] * 9 + [0.9] + [0.1] * 8 + [0.9] * 2)
     labels = np.array([0, 1] * 10)
-    result = segment_fairness(frame, original, pruned, labels, 0.5, ["group"])
+    result = segment_fairness(frame, labels, original, pruned, cutoff=0.5, columns=["group"])
     t = result.table("group")
     a, b = t.rows
     assert (a.segment, b.segment) == ("A", "B")
@@ -119,7 +109,7 @@ def test_adverse_impact_ratio_is_undefined_when_nobody_is_approved():
 def test_segment_counts_add_up_to_the_whole(synthetic):
     frame, ws, pruned = synthetic
     cutoff = 0.4
-    result = segment_fairness_for(ws, pruned.scores, cutoff, ["income", "region", SegmentSpec("age", edges=(30, 50))])
+    result = segment_fairness_for(ws, pruned, cutoff, ["income", "region", SegmentSpec("age", edges=(30, 50))])
     total_flips = flips(ws.y_eval, ws.original_scores, pruned.scores, cutoff=cutoff).count
     approved = (~decline(ws.original_scores, cutoff)).sum()
     for t in result.tables:
@@ -153,7 +143,7 @@ def test_missing_segment_values_form_their_own_group_and_inputs_stay_untouched()
     s = np.linspace(0.05, 0.95, 30)
     s_copy = s.copy()
     y = np.array([0, 1] * 15)
-    result = segment_fairness(frame, s, s[::-1].copy(), y, 0.5, ["housing", "income"], bands=2)
+    result = segment_fairness(frame, y, s, s[::-1].copy(), cutoff=0.5, columns=["housing", "income"], bands=2)
     housing = result.table("housing").to_frame()
     assert housing["segment"].tolist() == ["own", "rent", MISSING]
     assert housing["rows"].tolist() == [10, 10, 10]
@@ -167,7 +157,7 @@ def test_segment_with_one_outcome_has_undefined_auc_not_a_crash():
     frame = pd.DataFrame({"g": ["a"] * 10 + ["b"] * 10})
     y = np.array([0] * 10 + [0, 1] * 5)  # group a: all good
     s = np.linspace(0.1, 0.9, 20)
-    result = segment_fairness(frame, s, s, y, 0.5, ["g"])
+    result = segment_fairness(frame, y, s, s, cutoff=0.5, columns=["g"])
     a, b = result.table("g").rows
     assert math.isnan(a.auc_original) and math.isnan(a.auc_pruned)
     assert "AUC undefined" in a.note
@@ -178,11 +168,11 @@ def test_segment_column_not_in_data_raises_data_error():
     frame = pd.DataFrame({"g": ["a", "b"] * 5})
     s, y = np.full(10, 0.3), np.array([0, 1] * 5)
     with pytest.raises(DataError, match="no column 'gender'"):
-        segment_fairness(frame, s, s, y, 0.5, ["gender"])
+        segment_fairness(frame, y, s, s, cutoff=0.5, columns=["gender"])
     with pytest.raises(DataError, match="rows"):
-        segment_fairness(frame.iloc[:5], s, s, y, 0.5, ["g"])
+        segment_fairness(frame.iloc[:5], y, s, s, cutoff=0.5, columns=["g"])
     with pytest.raises(SpecError):
-        segment_fairness(frame, s, s, y, 0.5, [])
+        segment_fairness(frame, y, s, s, cutoff=0.5, columns=[])
 
 
 # --------------------------------------------------------------------------- adverse-action reasons
@@ -322,9 +312,9 @@ def test_characteristic_psi_accepts_arrays_and_refuses_missing_columns():
 def test_everything_runs_on_a_synthetic_dataset(synthetic):
     frame, ws, pruned = synthetic
     cutoff = float(np.quantile(ws.original_scores, 0.7))
-    seg = segment_fairness_for(ws, pruned.scores, cutoff, ["region", "income"])
+    seg = segment_fairness_for(ws, pruned, cutoff, ["region", "income"])
     assert len(seg.to_frame()) == 3 + 4
-    sample = sample_for(ws, n_rows=120, n_background=40)
+    sample = ExplainSettings(120, 40).draw(len(ws.eval_idx))
     ao, ap = attributions_for(ws, None, sample), attributions_for(ws, pruned, sample)
     reasons = adverse_action_reasons_for(ws, pruned.scores, ao, ap, cutoff, k=2)
     assert reasons.n_declined_total == int((ws.original_scores >= cutoff).sum())
@@ -376,13 +366,13 @@ def test_numeric_model_without_schema_gets_numeric_characteristics():
 def test_governance_on_the_sample(sample_ws):
     frame, ws, pruned = sample_ws
     cutoff = float(np.quantile(ws.original_scores, 0.7))
-    seg = segment_fairness_for(ws, pruned.scores, cutoff, ["age_in_years", "personal_status_and_sex", "foreign_worker"])
+    seg = segment_fairness_for(ws, pruned, cutoff, ["age_in_years", "personal_status_and_sex", "foreign_worker"])
     for t in seg.tables:
         assert t.n_rows == 1000
         assert np.isfinite([r.air_original for r in t.rows]).all()
     assert len(seg.table("age_in_years").rows) == 4
     assert seg.table("personal_status_and_sex").kind == "categorical"
-    sample = sample_for(ws, n_rows=150, n_background=50)
+    sample = ExplainSettings(150, 50).draw(len(ws.eval_idx))
     reasons = adverse_action_reasons_for(ws, pruned.scores, attributions_for(ws, None, sample),
                                          attributions_for(ws, pruned, sample), cutoff)
     assert reasons.n_assessed > 10
@@ -403,11 +393,11 @@ def test_holdout_rows_keep_their_raw_columns_and_dataset_row_ids(synthetic):
     assert not np.array_equal(ws.eval_idx, np.arange(len(ws.eval_idx)))
     pruned = prune_workspace(ws, PruneSpec.make("magnitude_layer", 0.5))
     cutoff = float(np.quantile(ws.original_scores, 0.6))
-    region = segment_fairness_for(ws, pruned.scores, cutoff, "region").table("region").to_frame().set_index("segment")
+    region = segment_fairness_for(ws, pruned, cutoff, "region").table("region").to_frame().set_index("segment")
     held_out = frame.iloc[ws.eval_idx]
     expect = held_out.groupby("region")["status"].apply(lambda s: int((s == "defaulted").sum()))
     assert region["bads"].to_dict() == expect.to_dict()
-    sample = sample_for(ws, n_rows=40, n_background=20)
+    sample = ExplainSettings(40, 20).draw(len(ws.eval_idx))
     reasons = adverse_action_reasons_for(ws, pruned.scores, attributions_for(ws, None, sample),
                                          attributions_for(ws, pruned, sample), cutoff)
     a = reasons.to_frame()
@@ -419,7 +409,7 @@ def test_holdout_rows_keep_their_raw_columns_and_dataset_row_ids(synthetic):
 def test_reasons_on_real_attributions_match_an_independent_ranking(sample_ws):
     _, ws, pruned = sample_ws
     cutoff = float(np.quantile(ws.original_scores, 0.7))
-    sample = sample_for(ws, n_rows=80, n_background=30, seed=4)
+    sample = ExplainSettings(80, 30, 4).draw(len(ws.eval_idx))
     ao, ap = attributions_for(ws, None, sample), attributions_for(ws, pruned, sample)
     result = adverse_action_reasons(ao, ap, ws.original_scores[sample.rows], pruned.scores[sample.rows], cutoff,
                                     groups=ws.data.groups, k=4)

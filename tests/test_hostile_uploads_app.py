@@ -15,6 +15,8 @@ from conftest import SAMPLE_DATA
 from test_hostile_inputs import CANARY, HOSTILE_UPLOADS
 from torch import nn
 
+pytestmark = pytest.mark.app
+
 SUBSET = (
     "empty model file", "torch.save(model) pickle", "zip pickle that creates a file",
     "TorchScript whose forward writes files", "truncated TorchScript", "scripted nn.Identity",

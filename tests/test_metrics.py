@@ -230,6 +230,7 @@ def test_cutoff_outside_unit_interval_is_refused_everywhere(bad):
         with pytest.raises(SpecError) as info:
             call()
         assert "between 0 and 1" in str(info.value)
+        assert "strictly between 0 and 1" in info.value.hint
 
 
 # --------------------------------------------------------------------------- PSI
@@ -548,7 +549,7 @@ def test_empty_arrays_are_refused_clearly():
         "strategy": lambda: M.strategy_curve(e, e), "approval": lambda: M.cutoff_for_approval(e, 0.5),
         "bootstrap": lambda: M.bootstrap_deltas(e, e, e),
     }
-    for name, call in cases.items():
+    for _name, call in cases.items():
         with pytest.raises(MetricError):
             call()
 

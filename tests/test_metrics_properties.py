@@ -85,7 +85,7 @@ def _only_risk_errors(call):
 @given(s=array_like(), y=labels_like)
 def test_single_model_metrics_never_crash(s, y):
     for fn in (M.auc, M.gini, M.ks, M.brier, M.log_loss, M.score_deciles, M.strategy_curve, M.default_cutoff):
-        out = _only_risk_errors(lambda: fn(s, y))
+        out = _only_risk_errors(lambda fn=fn: fn(s, y))
         if fn in (M.auc, M.brier) and out is not None:
             assert 0 <= out <= 1
     _only_risk_errors(lambda: M.resolve_cutoff(y, s, approval_rate=0.7))
@@ -160,6 +160,7 @@ def valid_case(draw, min_size=2, max_size=60):
     return s, y
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(case=valid_case())
 def test_auc_matches_sklearn_and_flips_with_reversed_scores(case):
@@ -192,6 +193,7 @@ def test_cutoff_for_approval_hits_the_rate_up_to_ties(case, rate):
         assert abs(approved - k) <= int((s == tie).sum())
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(case=valid_case(), noise=hnp.arrays(np.float64, 60, elements=st.floats(-0.3, 0.3)))
 def test_compare_is_consistent_with_its_parts(case, noise):

@@ -16,10 +16,11 @@ import torch
 from conftest import SAMPLE_DATA, SAMPLE_MODEL
 from torch import nn
 
-from core.data import read_table
 from core.explain import importance_shift
+from core.explain.sample import ExplainSettings
 from core.formatting import fmt_num
 from core.hashing import sha256_hex
+from core.metrics import DecisionRule
 from core.model import load_model, model_to_bytes, module_hash
 from core.prune import PruneSpec, make_context, sweep
 from core.report import (
@@ -38,16 +39,12 @@ from core.report import (
 from core.report.html import render_html
 from core.report.pdf import render_pdf
 from core.report.style import ORIGINAL_COLOUR, PRUNED_COLOUR
-from core.workspace import (
-    attributions_for,
-    bind,
-    compare_workspace,
-    prune_workspace,
-    reference_inputs,
-    sample_for,
-)
+from core.workspace import attributions_for, bind, compare_workspace, prune_workspace, reference_inputs
 
-FAST = ReportOptions(sweep_methods=("magnitude_layer", "neuron_l1"), sweep_ratios=(0.0, 0.5, 0.9), explain_rows=150, explain_background=50)
+pytestmark = pytest.mark.slow  # every test renders a report (HTML + PDF): seconds each
+
+FAST = ReportOptions(sweep_methods=("magnitude_layer", "neuron_l1"), sweep_ratios=(0.0, 0.5, 0.9), explain=ExplainSettings(150, 50),
+                     governance=False)
 
 
 class _Doc(HTMLParser):
@@ -91,11 +88,10 @@ def _parse(html: str) -> _Doc:
 
 
 @pytest.fixture(scope="module")
-def sample_bundle():
-    model_bytes, data_bytes = SAMPLE_MODEL.read_bytes(), SAMPLE_DATA.read_bytes()
-    model = load_model(model_bytes, SAMPLE_MODEL.name)
-    frame = read_table(data_bytes, SAMPLE_DATA.name).frame
-    ws = bind(model, frame, model.schema.target, model.schema.bad_value, data_sha256=sha256_hex(data_bytes))
+def sample_bundle(sample_holdout):
+    data_bytes = SAMPLE_DATA.read_bytes()
+    ws = sample_holdout
+    model = ws.model
     before = module_hash(model.scripted)
     run = run_report(ws, PruneSpec.make("neuron_l1", 0.5), FAST)
     content = content_for(ws, run, data_name=SAMPLE_DATA.name, data_sha256=sha256_hex(data_bytes), options=FAST)
@@ -104,17 +100,22 @@ def sample_bundle():
     return ws, run, bundle
 
 
-def test_report_runs_the_same_computations_as_core(sample_bundle):
-    ws, run, _ = sample_bundle
-    pruned = prune_workspace(ws, PruneSpec.make("neuron_l1", 0.5))
-    assert np.array_equal(pruned.scores, run.pruned.scores)
-    comparison = compare_workspace(ws, pruned, bootstrap=200)
-    assert comparison.pruned.auc == run.comparison.pruned.auc
-    assert comparison.ci["auc"].low == run.comparison.ci["auc"].low
-    sample = sample_for(ws, FAST.explain_rows, FAST.explain_background, FAST.explain_seed)
-    shift = importance_shift(attributions_for(ws, None, sample), attributions_for(ws, pruned, sample), ws.data.groups)
-    assert shift.flagged == run.shift.flagged
-    assert np.allclose(shift.table["importance_pruned"], run.shift.table["importance_pruned"])
+def test_report_numbers_are_reproduced_from_the_exported_model_independently(sample_bundle, tmp_path):
+    """A validator reloads pruned_model.pt, scores the evaluation rows and recomputes AUC with scikit-learn."""
+    from sklearn.metrics import roc_auc_score
+
+    from core.metrics import bootstrap_deltas
+    from core.model import predict_pbad
+
+    ws, run, bundle = sample_bundle
+    reloaded = load_model(bundle.files[MODEL_PT], "pruned_model.pt")
+    scores = predict_pbad(reloaded.module, ws.X_eval, ws.output.kind)
+    np.testing.assert_allclose(scores, run.pruned.scores, rtol=0, atol=1e-6)
+    assert run.comparison.pruned.auc == pytest.approx(roc_auc_score(ws.y_eval, scores), abs=1e-9)
+    assert run.comparison.original.auc == pytest.approx(roc_auc_score(ws.y_eval, ws.original_scores), abs=1e-9)
+    ci = bootstrap_deltas(ws.y_eval, ws.original_scores, scores, resamples=FAST.bootstrap, seed=FAST.bootstrap_seed)["auc"]
+    assert (ci.low, ci.high) == pytest.approx((run.comparison.ci["auc"].low, run.comparison.ci["auc"].high), abs=1e-6)
+    assert run.shift is not None and run.shift.n_rows == FAST.explain.rows
 
 
 def test_html_has_every_section_and_no_governance_when_none_given(sample_bundle):
@@ -257,8 +258,8 @@ def test_report_on_schema_less_test_model_with_governance_and_no_sweep(tmp_path)
     model = load_model(model_bytes, "tiny.pt")
     ws = bind(model, frame, "default", "yes", feature_columns=cols, eval_mode="holdout")
     pruned = prune_workspace(ws, PruneSpec.make("input_features", 0.5))
-    comparison = compare_workspace(ws, pruned, approval_rate=0.6, bootstrap=50)
-    sample = sample_for(ws, 60, 30, 1)
+    comparison = compare_workspace(ws, pruned, DecisionRule(approval_rate=0.6), bootstrap=50)
+    sample = ExplainSettings(60, 30, 1).draw(len(ws.eval_idx))
     shift = importance_shift(attributions_for(ws, None, sample), attributions_for(ws, pruned, sample), ws.data.groups)
     content = build_report_content(ws, pruned, comparison, None, shift, _Gov(), data_name="tiny.csv",
                                    explain_settings={"rows": 60, "background": 30, "seed": 1})

@@ -1,14 +1,17 @@
-"""The sidebar every page shares: pruning method, ratio, seed and how decisions are made.
+"""The sidebar every page shares, and the typed settings pages read from the session.
 
 These widgets are drawn by app.py on every run, so their values survive page switches (widgets
-drawn only by one page lose their state when the user navigates away).
+drawn only by one page lose their state when the user navigates away). Pages never read raw
+session keys: they ask for ``current_setting()``, ``decision_rule()`` and ``explain_settings()``.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from core.metrics import DEFAULT_LGD
-from core.prune import PruneSpec, method_keys, method_label
+from core.explain.sample import ExplainSettings
+from core.metrics import DEFAULT_LGD, DecisionRule
+from core.prune import FineTuneSpec, PruneSpec, method_keys, method_label
+from core.workspace import Setting
 
 CUTOFF_DEFAULT, CUTOFF_APPROVAL, CUTOFF_VALUE = "default", "approval", "cutoff"
 CUTOFF_MODES = {
@@ -51,14 +54,33 @@ def current_spec() -> PruneSpec:
     )
 
 
-def cutoff_args() -> dict:
-    """Keyword arguments for core.metrics.compare from the sidebar's decision settings."""
+def fine_tunings() -> dict[str, FineTuneSpec]:
+    """Prune-spec key → the fine-tuning the user ran for it in this session (an explicit action only)."""
+    return st.session_state.setdefault("fine_tunings", {})
+
+
+def current_setting() -> Setting:
+    """The model every page shows: the sidebar's pruning, fine-tuned when the user fine-tuned this setting."""
+    spec = current_spec()
+    ft = fine_tunings().get(spec.key)
+    return Setting(spec, ft if ft is not None and st.session_state.get("use_fine_tuned", True) else None)
+
+
+def decision_rule() -> DecisionRule:
+    """How decisions are made, from the sidebar's decision settings."""
     mode = st.session_state.get("cutoff_mode", CUTOFF_DEFAULT)
     if mode == CUTOFF_APPROVAL:
-        return {"approval_rate": float(st.session_state.get("approval_rate", 0.70))}
+        return DecisionRule(approval_rate=float(st.session_state.get("approval_rate", 0.70)))
     if mode == CUTOFF_VALUE:
-        return {"cutoff": float(st.session_state.get("cutoff_value", 0.30))}
-    return {}
+        return DecisionRule(cutoff=float(st.session_state.get("cutoff_value", 0.30)))
+    return DecisionRule()
+
+
+def explain_settings() -> ExplainSettings:
+    """The SHAP sample the Explain page set (shared by Governance and the report); core's defaults otherwise."""
+    d = ExplainSettings()
+    return ExplainSettings(int(st.session_state.get("shap_rows", d.rows)), int(st.session_state.get("shap_background", d.background)),
+                           int(st.session_state.get("shap_seed", d.seed)))
 
 
 def lgd() -> float:

@@ -7,6 +7,7 @@ identical, and they are never mutated (pruning always builds new modules).
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +86,13 @@ def current_model() -> LoadedModel:
     return _load_model(src.sha256, src.name, src.data)
 
 
+def source_table(src: Source, sheet: str | None = None) -> Table:
+    """A held file parsed once per content (bounded cache), e.g. the out-of-time upload."""
+    return _load_table(src.sha256, src.name, sheet, src.data)
+
+
 def current_table() -> Table:
-    src: Source = st.session_state["data_source"]
-    return _load_table(src.sha256, src.name, st.session_state.get("sheet"), src.data)
+    return source_table(st.session_state["data_source"], st.session_state.get("sheet"))
 
 
 def default_target(model: LoadedModel, table: Table) -> str:
@@ -143,3 +148,11 @@ def workspace_or_stop() -> Workspace:
         st.error(f"The model and data cannot be used together yet: {err}")
         st.page_link("pages/data_model.py", label="Fix it on the Data & model page", icon="🛠️")
         st.stop()
+
+
+def bounded_put(store: OrderedDict, key, value, limit: int) -> None:
+    """Insert as newest and drop the oldest entries beyond ``limit`` (per-session stores stay bounded)."""
+    store[key] = value
+    store.move_to_end(key)
+    while len(store) > limit:
+        store.popitem(last=False)

@@ -60,13 +60,11 @@ def show_error(err: Exception, context: str = "") -> None:
         st.error(f"{context}Something unexpected went wrong ({type(err).__name__}). The inputs were not changed.")
 
 
-def fmt_delta(value: float, digits: int = 4) -> str:
-    return f"{value:+.{digits}f}"
-
-
-def fmt_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"  # pragma: no cover
+def view_or_stop(view, *args, context: str = "", **kwargs):
+    """A page's one core call: its result, or the error in one sentence and the page stops (never a traceback)."""
+    try:
+        return view(*args, **kwargs)
+    except RiskPruneError as err:
+        show_error(err, context)
+        st.stop()
+        raise  # unreachable: st.stop() ends the script run

@@ -74,7 +74,7 @@ class FeatureSchema:
         return json.dumps(payload, indent=1, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> "FeatureSchema":
+    def from_json(cls, text: str | bytes) -> FeatureSchema:
         try:
             payload = json.loads(text)
             features = tuple(
@@ -120,7 +120,7 @@ class FeatureSchema:
         target: str | None = None,
         bad_value: str | None = None,
         split_seed: int | None = None,
-    ) -> "FeatureSchema":
+    ) -> FeatureSchema:
         """Learn encodings from training rows: object/category/bool columns become one-hot."""
         specs = []
         for col in columns:

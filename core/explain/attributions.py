@@ -11,8 +11,9 @@ log-odds. Which explainer runs (the result always says which, and whether its va
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,12 +21,7 @@ from torch import nn
 
 from core.errors import ExplainError
 from core.explain.deepshap import DEFAULT_MAX_CHUNK_BYTES, UnsupportedNetwork, deepshap
-from core.explain.explainers import (
-    NotApplicable,
-    fast_chain,
-    shap_deep,
-    shap_permutation,
-)
+from core.explain.explainers import NotApplicable, fast_chain, shap_deep, shap_permutation
 from core.explain.sample import DEFAULT_BACKGROUND, ExplainSample
 from core.model.loading import LoadedModel
 from core.model.outputs import OUTPUT_KINDS, raw_outputs
@@ -117,7 +113,7 @@ class Attributions:
             )
         return int(hits[0])
 
-    def grouped(self, groups: Sequence[str] | None) -> "Attributions":
+    def grouped(self, groups: Sequence[str] | None) -> Attributions:
         """Attributions summed per original variable (one-hot dummies → their variable).
 
         Summing is exact for additive attributions: a variable's φ is the joint contribution of its
@@ -279,7 +275,7 @@ def explain(
     return Attributions(phi, base, f_x, SHAP_PERMUTATION, False, note="; ".join(reasons), **common)
 
 
-def explain_sample(
+def explain_rows(
     model: nn.Module | LoadedModel, X: np.ndarray, kind: str, sample: ExplainSample, **kwargs: Any
 ) -> Attributions:
     """``explain`` on the rows and background that ``sample`` picks out of the evaluation inputs X."""

@@ -34,8 +34,8 @@ is the default; ``precision="float64"`` keeps the back-propagation in float64.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch

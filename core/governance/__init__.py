@@ -3,19 +3,8 @@
 Pruning a production credit model is a model change; these answer what fair-lending and
 model-risk reviewers ask beyond the headline metrics.
 """
-from core.governance.drift import (
-    CHARACTERISTIC_BINS,
-    UNSEEN,
-    CharacteristicPSI,
-    OutOfTime,
-    characteristic_psi,
-)
-from core.governance.reasons import (
-    DEFAULT_REASONS,
-    ReasonStability,
-    adverse_action_reasons,
-    top_reasons,
-)
+from core.governance.drift import CHARACTERISTIC_BINS, UNSEEN, CharacteristicPSI, OutOfTime, characteristic_psi
+from core.governance.reasons import DEFAULT_REASONS, ReasonStability, adverse_action_reasons, top_reasons
 from core.governance.segments import (
     DEFAULT_BANDS,
     FOUR_FIFTHS,

@@ -1,8 +1,9 @@
 """Robustness on later data: PSI per input variable (characteristic analysis) and out-of-time metrics."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

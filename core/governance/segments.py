@@ -8,14 +8,15 @@ reviews as a screening test, not a verdict).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.errors import DataError, SpecError
-from core.metrics._validation import as_labels, as_scores, check_cutoff
+from core.metrics._validation import check_cutoff, check_paired
 from core.metrics.decisions import decline
 from core.metrics.ranking import auc
 
@@ -60,6 +61,10 @@ class SegmentSpec:
         if int(self.bands) < 2:
             raise SpecError(f"'{self.column}' needs at least 2 bands, got {self.bands}.", f"Use e.g. {DEFAULT_BANDS} bands.")
         object.__setattr__(self, "bands", int(self.bands))
+
+    @property
+    def key(self) -> str:
+        return f"segment|{self.column}|{self.edges!r}|{self.bands}"
 
 
 @dataclass(frozen=True)
@@ -177,7 +182,7 @@ class SegmentTable:
         return tuple(r for r in self.rows if r.flagged_original or r.flagged_pruned)
 
     def to_frame(self) -> pd.DataFrame:
-        cols = [f for f in SegmentRow.__dataclass_fields__]
+        cols = list(SegmentRow.__dataclass_fields__)
         frame = pd.DataFrame([{f: getattr(r, f) for f in cols} for r in self.rows], columns=cols)
         frame.insert(2, "order", np.arange(len(frame)))
         frame["air_change"] = frame["air_pruned"] - frame["air_original"]
@@ -282,9 +287,10 @@ def _segment_table(seg: Segmentation, so: np.ndarray, sp: np.ndarray, y: np.ndar
 
 def segment_fairness(
     frame: pd.DataFrame,
-    original_scores: Any,
-    pruned_scores: Any,
-    labels: Any,
+    y_true: Any,
+    original: Any,
+    pruned: Any,
+    *,
     cutoff: float,
     columns: Sequence[str | SegmentSpec],
     bands: int = DEFAULT_BANDS,
@@ -296,11 +302,7 @@ def segment_fairness(
     ``columns`` are column names (banded with ``bands`` quantile bands, or ``edges[column]``) or
     ready ``SegmentSpec``s. Rows are matched by position, never by the frame's index.
     """
-    so = as_scores(original_scores, "original scores")
-    sp = as_scores(pruned_scores, "pruned scores")
-    y = as_labels(labels, len(so))
-    if len(sp) != len(so):
-        raise DataError(f"There are {len(so)} original scores but {len(sp)} pruned scores.", "Score the same applicants with both models.")
+    y, so, sp = check_paired(y_true, original, pruned)
     if len(frame) != len(so):
         raise DataError(
             f"The segment data has {len(frame)} rows but {len(so)} applicants were scored.",

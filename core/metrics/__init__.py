@@ -5,20 +5,12 @@ inputs validated once at the door (``core.metrics._validation``), references in 
 """
 from core.metrics._validation import as_labels, as_scores, check_cutoff, check_rate
 from core.metrics.calibration import brier, log_loss, score_deciles
-from core.metrics.comparison import (
-    HIGHER_IS_BETTER,
-    METRIC_LABELS,
-    Comparison,
-    RiskMetrics,
-    compare,
-    metrics_frame,
-    risk_metrics,
-    spearman,
-)
+from core.metrics.comparison import HIGHER_IS_BETTER, METRIC_LABELS, Comparison, RiskMetrics, compare, metrics_frame, risk_metrics, spearman
 from core.metrics.decisions import (
     DEFAULT_LGD,
     Confusion,
     CutoffChoice,
+    DecisionRule,
     ExpectedLoss,
     Flips,
     confusion,
@@ -32,19 +24,13 @@ from core.metrics.decisions import (
 )
 from core.metrics.intervals import DEFAULT_BOOTSTRAP, DeltaCI, bootstrap_deltas
 from core.metrics.ranking import auc, gini, ks, ks_threshold
-from core.metrics.stability import (
-    PSI_BANDS,
-    PSI_SIGNIFICANT,
-    PSIResult,
-    psi,
-    psi_band,
-    psi_from_counts,
-)
+from core.metrics.stability import PSI_BANDS, PSI_SIGNIFICANT, PSIResult, psi, psi_band, psi_bands_text, psi_from_counts
 
 __all__ = [
     "as_labels", "as_scores", "check_cutoff", "check_rate", "brier", "log_loss", "score_deciles", "HIGHER_IS_BETTER",
     "METRIC_LABELS", "Comparison", "RiskMetrics", "compare", "metrics_frame", "risk_metrics", "spearman", "DEFAULT_LGD",
-    "Confusion", "CutoffChoice", "DecisionRule", "ExpectedLoss", "Flips", "confusion", "cutoff_for_approval", "decline", "default_cutoff",
-    "expected_loss", "flips", "resolve_cutoff", "strategy_curve", "DEFAULT_BOOTSTRAP", "DeltaCI", "bootstrap_deltas",
-    "auc", "gini", "ks", "ks_threshold", "PSI_BANDS", "PSI_SIGNIFICANT", "PSIResult", "psi", "psi_band", "psi_from_counts",
+    "Confusion", "CutoffChoice", "DecisionRule", "ExpectedLoss", "Flips", "confusion", "cutoff_for_approval", "decline",
+    "default_cutoff", "expected_loss", "flips", "resolve_cutoff", "strategy_curve", "DEFAULT_BOOTSTRAP", "DeltaCI",
+    "bootstrap_deltas", "auc", "gini", "ks", "ks_threshold", "PSI_BANDS", "PSI_SIGNIFICANT", "PSIResult", "psi",
+    "psi_band", "psi_bands_text", "psi_from_counts",
 ]

@@ -9,21 +9,9 @@ import pandas as pd
 from scipy import stats
 
 from core.errors import MetricError
-from core.metrics._validation import (
-    _both_classes,
-    as_scores,
-    check_cutoff,
-    check_paired,
-    check_y_score,
-)
+from core.metrics._validation import _both_classes, as_scores, check_cutoff, check_paired, check_y_score
 from core.metrics.calibration import _brier_kernel, _log_loss_kernel
-from core.metrics.decisions import (
-    CutoffChoice,
-    Flips,
-    _confusion_kernel,
-    flips,
-    resolve_cutoff,
-)
+from core.metrics.decisions import CutoffChoice, Flips, _confusion_kernel, flips, resolve_cutoff
 from core.metrics.intervals import DeltaCI, bootstrap_deltas
 from core.metrics.ranking import _auc_kernel, _ks_kernel
 from core.metrics.stability import PSIResult, psi

@@ -1,4 +1,9 @@
-"""Population stability index (PSI) and its bands: the one owner of the stable / monitor / shift rule."""
+"""Population stability index (PSI) and its bands: the one owner of the stable / monitor / shift rule.
+
+References: Siddiqi (2017), *Intelligent Credit Scoring*, 2nd ed., ch. 14 (PSI and the 0.10 / 0.25
+rules of thumb); Yurdakul & Naranjo (2020), "Statistical properties of the population stability
+index", Journal of Risk Model Validation 14(4) (the bands depend on bins and sample size).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,6 +17,12 @@ from core.metrics._validation import _as_count, _as_numbers
 
 PSI_BANDS = ((0.10, "stable"), (0.25, "monitor"))  # above the last edge: "significant shift"
 PSI_SIGNIFICANT = "significant shift"
+
+
+def psi_bands_text() -> str:
+    """The bands in words, as every page, chart and report states them."""
+    (lo, a), (hi, b) = PSI_BANDS
+    return f"< {lo:.2f} {a}, {lo:.2f}–{hi:.2f} {b}, ≥ {hi:.2f} {PSI_SIGNIFICANT}"
 
 
 @dataclass(frozen=True)

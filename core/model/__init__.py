@@ -1,13 +1,7 @@
 """Model: safe loading of TorchScript uploads, the verified eager twin, and what the output means."""
 from core.model.eager import rebuild_eager
 from core.model.layers import SelectInputs
-from core.model.loading import (
-    MAX_MODEL_BYTES,
-    LayerInfo,
-    LoadedModel,
-    describe_layers,
-    load_model,
-)
+from core.model.loading import MAX_MODEL_BYTES, LayerInfo, LoadedModel, describe_layers, load_model
 from core.model.outputs import (
     OUTPUT_KIND_LABELS,
     OUTPUT_KINDS,

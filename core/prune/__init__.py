@@ -27,21 +27,8 @@ from core.prune.result import COMPACTED, MASKED, LayerStats, PruneResult
 from core.prune.sensitivity import layer_sensitivity
 from core.prune.size import ModelSize, measure_size, original_size_of
 from core.prune.spec import MAX_RATIO, PruneSpec, validate_spec
-from core.prune.structure import (
-    PrunableLayer,
-    copy_module,
-    linear_weights,
-    prunable_layers,
-)
-from core.prune.sweep import (
-    DEFAULT_RATIOS,
-    SIZE_COLUMNS,
-    EvalContext,
-    SweepResult,
-    make_context,
-    pareto_front,
-    sweep,
-)
+from core.prune.structure import PrunableLayer, copy_module, linear_weights, prunable_layers
+from core.prune.sweep import DEFAULT_RATIOS, SIZE_COLUMNS, EvalContext, SweepResult, make_context, pareto_front, sweep
 
 __all__ = [
     "FineTuneSpec", "fine_tune", "INPUT_FEATURES", "INPUT_VARIABLES", "MAGNITUDE_GLOBAL", "MAGNITUDE_LAYER", "NEURON_L1",

@@ -7,8 +7,9 @@ labels and what their ratio means, in ``core.prune.methods``.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,12 +26,7 @@ from core.prune.function import (
     mask_neurons,
     remove_input_columns,
 )
-from core.prune.importance import (
-    input_importance,
-    neuron_importance,
-    random_scores,
-    weight_magnitude,
-)
+from core.prune.importance import input_importance, neuron_importance, random_scores, weight_magnitude
 from core.prune.result import COMPACTED, MASKED
 from core.prune.structure import PrunableLayer, param_name, working_copy
 

@@ -27,11 +27,21 @@ from core.prune.structure import copy_module
 
 @dataclass(frozen=True)
 class FineTuneSpec:
+    """How a pruned model is re-trained: epochs, Adam learning rate, batch size, seed, weight decay."""
+
     epochs: int = 5
     learning_rate: float = 1e-3
     batch_size: int = 64
     seed: int = 0
     weight_decay: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return f"ft|{int(self.epochs)}|{float(self.learning_rate)!r}|{int(self.batch_size)}|{int(self.seed)}|{float(self.weight_decay)!r}"
+
+    def to_dict(self) -> dict:
+        return {"epochs": int(self.epochs), "learning_rate": float(self.learning_rate), "batch_size": int(self.batch_size),
+                "seed": int(self.seed), "weight_decay": float(self.weight_decay)}
 
     def validate(self) -> None:
         if not (1 <= int(self.epochs) <= 500):

@@ -30,7 +30,8 @@ def count_to_remove(ratio: float, n: int, keep_at_least: int = 0) -> int:
     return int(min(max(int(round(ratio * n)), 0), n - keep_at_least))
 
 
-def mask_neurons(module: nn.Module, leaves: list[nn.Module], layers: list[PrunableLayer], remove: dict[str, list[int]], chain: bool) -> dict[str, torch.Tensor]:
+def mask_neurons(module: nn.Module, leaves: list[nn.Module], layers: list[PrunableLayer], remove: dict[str, list[int]],
+                 chain: bool) -> dict[str, torch.Tensor]:
     """Zero removed neurons' incoming weights and bias, and, in a chain, their outgoing weights.
 
     Zeroing the outgoing column is what makes the masked twin compute exactly what the compacted

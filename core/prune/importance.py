@@ -5,7 +5,7 @@ the removal functions in ``core.prune.function`` cut the lowest scores first.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

@@ -5,19 +5,12 @@ adding a method is one ``register`` call (the procedure lives in ``core.prune.al
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from core.errors import SpecError
-from core.prune.algorithms import (
-    Cut,
-    Reference,
-    input_variables,
-    magnitude_global,
-    magnitude_layerwise,
-    neurons,
-    random_layerwise,
-)
+from core.prune.algorithms import Cut, Reference, input_variables, magnitude_global, magnitude_layerwise, neurons, random_layerwise
 
 if TYPE_CHECKING:
     from core.model.loading import LoadedModel

@@ -7,7 +7,7 @@ input model is never touched: every method works on a deep copy.
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

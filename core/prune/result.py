@@ -95,7 +95,8 @@ class PruneResult:
         return pd.DataFrame([{"quantity": k, "original": o[k], "pruned": p[k], "change": p[k] - o[k]} for k in o])
 
 
-def layer_stats(module: nn.Module, masked_module: nn.Module, layers: list[PrunableLayer], state: str, dropped_inputs: int = 0) -> tuple[LayerStats, ...]:
+def layer_stats(module: nn.Module, masked_module: nn.Module, layers: list[PrunableLayer], state: str,
+                dropped_inputs: int = 0) -> tuple[LayerStats, ...]:
     """Per-layer counts read off the masked twin (same shapes as the original, zeros where removed)."""
     leaves = [m for _, m in masked_module.named_modules() if not list(m.children())]
     linears = [m for m in leaves if is_linear(m)]

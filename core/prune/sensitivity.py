@@ -1,7 +1,7 @@
 """Per-layer sensitivity: prune one layer at a time and see where size is cheap to cut."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -30,7 +30,7 @@ class PruneSpec:
     seed: int = 0
 
     @staticmethod
-    def make(method: str, ratio: float, overrides: Mapping[str, float] | None = None, seed: int = 0) -> "PruneSpec":
+    def make(method: str, ratio: float, overrides: Mapping[str, float] | None = None, seed: int = 0) -> PruneSpec:
         return PruneSpec(method, float(ratio), tuple(sorted((str(k), float(v)) for k, v in (overrides or {}).items())), int(seed))
 
     @property

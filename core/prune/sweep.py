@@ -6,8 +6,8 @@ and risk numbers; the Pareto front shows which points are worth considering at a
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -8,32 +8,29 @@ file as a download.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
 
-from core.errors import ModelError, SpecError
+from core.errors import ModelError
+from core.explain.sample import ExplainSettings
 from core.explain.shift import ImportanceShift, importance_shift
+from core.governance.reasons import DEFAULT_REASONS
+from core.governance.segments import default_segment_columns
 from core.metrics.comparison import Comparison
+from core.metrics.decisions import DecisionRule
+from core.metrics.intervals import DEFAULT_BOOTSTRAP
 from core.progress import Progress, report
-from core.prune.finetune import FineTuneSpec, fine_tune
 from core.prune.methods import method_keys
 from core.prune.spec import PruneSpec
-from core.prune.sweep import DEFAULT_RATIOS, SweepResult, make_context, sweep
+from core.prune.sweep import DEFAULT_RATIOS, SweepResult
 from core.report.content import ReportContent, build_report_content
 from core.report.export import onnx_bytes, torchscript_bytes
 from core.report.html import html_bytes
 from core.report.manifest import build_manifest, manifest_bytes
 from core.report.pdf import render_pdf
 from core.workspace.binding import Workspace
-from core.workspace.operations import (
-    PrunedModel,
-    attributions_for,
-    compare_workspace,
-    prune_workspace,
-    reference_inputs,
-    sample_for,
-    scored,
-)
+from core.workspace.governance import reasons_for, segment_fairness_for
+from core.workspace.operations import PrunedModel, Setting, as_setting, attributions_for, compare_workspace, prune_workspace, sweep_workspace
 
 REPORT_HTML, REPORT_PDF, MODEL_PT, MODEL_ONNX, MANIFEST = (
     "report.html", "report.pdf", "pruned_model.pt", "pruned_model.onnx", "manifest.json")
@@ -41,39 +38,43 @@ REPORT_HTML, REPORT_PDF, MODEL_PT, MODEL_ONNX, MANIFEST = (
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """Every choice of a report run besides the prune spec; all recorded in the manifest."""
+    """Every choice of a report run besides the model setting; all recorded in the manifest.
 
-    cutoff: float | None = None
-    approval_rate: float | None = None
-    fine_tune: FineTuneSpec | None = None
-    bootstrap: int = 200
+    The defaults are the dashboard's: decisions at the default cutoff, a 200-resample paired
+    bootstrap, the full sweep, SHAP on ``ExplainSettings()``, and governance on the default segment
+    columns (``core.governance.segments.default_segment_columns``) plus adverse-action reasons.
+    """
+
+    rule: DecisionRule = DecisionRule()
+    bootstrap: int = DEFAULT_BOOTSTRAP
     bootstrap_seed: int = 0
     run_sweep: bool = True
     sweep_methods: tuple[str, ...] = field(default_factory=method_keys)
     sweep_ratios: tuple[float, ...] = DEFAULT_RATIOS
     sweep_seed: int = 0
-    explain: bool = True
-    explain_rows: int = 500
-    explain_background: int = 100
-    explain_seed: int = 0
+    explain: ExplainSettings | None = ExplainSettings()
+    governance: bool = True
+    segment_columns: tuple[str, ...] | None = None  # None: the default segment columns of the data
+    reasons_k: int = DEFAULT_REASONS
 
     def to_dict(self) -> dict:
         return {
-            "cutoff": self.cutoff, "approval_rate": self.approval_rate,
-            "fine_tune": None if self.fine_tune is None else vars(self.fine_tune).copy(),
-            "bootstrap": self.bootstrap, "bootstrap_seed": self.bootstrap_seed, "run_sweep": self.run_sweep,
-            "sweep_methods": list(self.sweep_methods), "sweep_ratios": list(self.sweep_ratios), "sweep_seed": self.sweep_seed,
-            "explain": self.explain, "explain_rows": self.explain_rows, "explain_background": self.explain_background,
-            "explain_seed": self.explain_seed,
+            "decisions": self.rule.to_dict(), "bootstrap": self.bootstrap, "bootstrap_seed": self.bootstrap_seed,
+            "run_sweep": self.run_sweep, "sweep_methods": list(self.sweep_methods), "sweep_ratios": list(self.sweep_ratios),
+            "sweep_seed": self.sweep_seed, "explain": None if self.explain is None else self.explain.to_dict(),
+            "governance": self.governance, "segment_columns": None if self.segment_columns is None else list(self.segment_columns),
+            "reasons_k": self.reasons_k,
         }
 
 
 @dataclass(frozen=True, eq=False)
 class ReportRun:
+    setting: Setting
     pruned: PrunedModel
     comparison: Comparison
     sweep: SweepResult | None
     shift: ImportanceShift | None
+    governance: dict = field(default_factory=dict)  # section title → result with to_frame()
     explain_settings: dict = field(default_factory=dict)
     sweep_settings: dict = field(default_factory=dict)
 
@@ -83,46 +84,56 @@ def _say(progress: Progress | None, text: str) -> None:
     report(progress, 0, 0, text)
 
 
-def run_report(ws: Workspace, spec: PruneSpec, options: ReportOptions = ReportOptions(),
+def run_report(ws: Workspace, setting: Setting | PruneSpec, options: ReportOptions = ReportOptions(),
                progress: Progress | None = None) -> ReportRun:
-    """All computations of a report, with the dashboard's own core functions."""
+    """All computations of a report, through the same memoised operations the dashboard pages use.
+
+    A report built in the dashboard therefore reuses the pruning, sweep and attributions the pages
+    already computed; the CLI computes them once.
+    """
+    setting = as_setting(setting)
+    spec = setting.prune
     _say(progress, f"pruning: {spec.label} at {spec.ratio:.0%}")
-    pruned = prune_workspace(ws, spec)
-    if options.fine_tune is not None:
-        if not ws.can_fine_tune:
-            raise SpecError("Fine-tuning needs training rows, but every row is used for evaluation.",
-                            "Use the held-out evaluation mode (--eval-mode holdout) to fine-tune.")
-        _say(progress, f"fine-tuning {options.fine_tune.epochs} epochs on {len(ws.train_idx)} training rows")
-        pruned = scored(ws, fine_tune(pruned.result, ws.X_train, ws.y_train, ws.output.kind, options.fine_tune))
+    if setting.fine_tune is not None:
+        _say(progress, f"fine-tuning {setting.fine_tune.epochs} epochs on {len(ws.train_idx)} training rows")
+    pruned = prune_workspace(ws, setting, progress=progress)
     _say(progress, f"comparing on {len(ws.eval_idx)} rows ({options.bootstrap} bootstrap resamples)")
-    comparison = compare_workspace(ws, pruned, cutoff=options.cutoff, approval_rate=options.approval_rate,
-                                   bootstrap=options.bootstrap, seed=options.bootstrap_seed)
+    comparison = compare_workspace(ws, pruned, options.rule, bootstrap=options.bootstrap, seed=options.bootstrap_seed)
     result_sweep, sweep_settings = None, {}
     if options.run_sweep:
-        ctx = make_context(ws.model, ws.X_eval, ws.y_eval, ws.output.kind, comparison.cutoff.cutoff)
-        total = len(options.sweep_methods) * len(options.sweep_ratios)
-        _say(progress, f"sweeping {total} prunings")
-        result_sweep = sweep(ws.model, ctx, methods=options.sweep_methods, ratios=options.sweep_ratios, seed=options.sweep_seed,
-                             X_reference=reference_inputs(ws), groups=ws.data.groups)
+        _say(progress, f"sweeping {len(options.sweep_methods) * len(options.sweep_ratios)} prunings")
+        result_sweep = sweep_workspace(ws, options.rule, options.sweep_seed, methods=tuple(options.sweep_methods),
+                                       ratios=tuple(options.sweep_ratios))
         sweep_settings = {"methods": list(options.sweep_methods), "ratios": list(options.sweep_ratios), "seed": options.sweep_seed,
                           "skipped": dict(result_sweep.skipped)}
-    shift, explain_settings = None, {}
-    if options.explain:
-        sample = sample_for(ws, options.explain_rows, options.explain_background, options.explain_seed)
+    shift, explain_settings, sample = None, {}, None
+    if options.explain is not None:
+        sample = options.explain.draw(len(ws.eval_idx))
         _say(progress, f"explaining {len(sample.rows)} applicants against {len(sample.background)} background rows")
         a_orig = attributions_for(ws, None, sample)
         a_pruned = attributions_for(ws, pruned, sample)
         shift = importance_shift(a_orig, a_pruned, ws.data.groups)
-        explain_settings = {"rows": int(len(sample.rows)), "background": int(len(sample.background)), "seed": options.explain_seed,
+        explain_settings = {"rows": int(len(sample.rows)), "background": int(len(sample.background)), "seed": options.explain.seed,
                             "explainer": a_pruned.label, "explainer_original": a_orig.label}
-    return ReportRun(pruned, comparison, result_sweep, shift, explain_settings, sweep_settings)
+    governance: dict = {}
+    if options.governance:
+        columns = (options.segment_columns if options.segment_columns is not None
+                   else tuple(default_segment_columns(ws.data.frame, ws.data.target)))
+        cutoff = comparison.cutoff.cutoff
+        if columns:
+            _say(progress, f"segment fairness on {', '.join(columns)}")
+            governance["Segment fairness"] = segment_fairness_for(ws, pruned, cutoff, tuple(columns))
+        if sample is not None:
+            _say(progress, "adverse-action reasons of declined applicants")
+            governance["Adverse-action reason stability"] = reasons_for(ws, pruned, sample, cutoff, options.reasons_k)
+    return ReportRun(setting, pruned, comparison, result_sweep, shift, governance, explain_settings, sweep_settings)
 
 
-def content_for(ws: Workspace, run: ReportRun, governance: Any = None, *, model_name: str | None = None,
-                data_name: str | None = None, data_sha256: str | None = None, options: ReportOptions | None = None,
+def content_for(ws: Workspace, run: ReportRun, *, model_name: str | None = None, data_name: str | None = None,
+                data_sha256: str | None = None, options: ReportOptions | None = None,
                 created_utc: str | None = None) -> ReportContent:
     return build_report_content(
-        ws, run.pruned, run.comparison, run.sweep, run.shift, governance, model_name=model_name, data_name=data_name,
+        ws, run.pruned, run.comparison, run.sweep, run.shift, run.governance or None, model_name=model_name, data_name=data_name,
         data_sha256=data_sha256, explain_settings=run.explain_settings, sweep_settings=run.sweep_settings,
         extra_settings={"options": options.to_dict()} if options is not None else None, created_utc=created_utc,
     )
@@ -178,3 +189,15 @@ def build_bundle(ws: Workspace, run: ReportRun, content: ReportContent, *, model
                             model_bytes=ws.model.file_bytes, command=command, notes=notes)
     files[MANIFEST] = manifest_bytes(manifest)
     return ReportBundle(content, files, manifest, onnx_error)
+
+
+def build_report(ws: Workspace, setting: Setting | PruneSpec, options: ReportOptions = ReportOptions(), *,
+                 model_file: str | None = None, data_file: str | None = None, data_sha256: str | None = None,
+                 data_bytes: int | None = None, model_name: str | None = None, command: Sequence[str] | None = None,
+                 created_utc: str | None = None, progress: Progress | None = None) -> ReportBundle:
+    """The one report path: the CLI's ``report`` command and the dashboard's Report page both call this."""
+    run = run_report(ws, setting, options, progress=progress)
+    content = content_for(ws, run, model_name=model_name, data_name=data_file, data_sha256=data_sha256, options=options,
+                          created_utc=created_utc)
+    return build_bundle(ws, run, content, model_file=model_file, data_file=data_file, data_bytes=data_bytes,
+                        command=command, progress=progress)

@@ -7,8 +7,9 @@ figure.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ import pandas as pd
 from core.explain.shift import ImportanceShift
 from core.formatting import fmt_int, fmt_num, fmt_pct, fmt_signed
 from core.metrics.comparison import METRIC_LABELS, Comparison
+from core.metrics.stability import psi_bands_text
 from core.prune.result import COMPACTED
 from core.prune.sweep import SweepResult
 from core.report.manifest import utc_now
@@ -318,7 +320,7 @@ def _limitations(ws: Workspace, pruned: PrunedModel, comparison: Comparison, shi
     if sweep_given:
         out.append("Trade-off curve points are pruned without fine-tuning and evaluated at the same cutoff on the "
                    "same rows as the chosen model.")
-    out.append(f"PSI bands (< 0.10 stable, 0.10–0.25 monitor, ≥ 0.25 significant) are industry rules of thumb that "
+    out.append(f"PSI bands ({psi_bands_text()}) are industry rules of thumb that "
                f"depend on the 10 bins and the sample size; the cutoff is {c.cutoff.how}.")
     out.append("Intended use: the pruned model replaces the original only for the same product, population and "
                f"input definitions ({ws.data.target} = '{ws.data.bad_value}' as bad, the same {ws.model.n_inputs} "
@@ -355,7 +357,7 @@ def build_report_content(
     sweep_settings = dict(sweep_settings or {})
     if sweep is not None:
         sweep_settings.setdefault("methods", sorted(set(sweep.table["method"])) if len(sweep.table) else [])
-        sweep_settings.setdefault("ratios", sorted(set(float(x) for x in sweep.table["ratio"])) if len(sweep.table) else [])
+        sweep_settings.setdefault("ratios", sorted({float(x) for x in sweep.table["ratio"]}) if len(sweep.table) else [])
         sweep_settings.setdefault("seed", sweep.seed)
         sweep_settings.setdefault("skipped", dict(sweep.skipped))
     settings = {

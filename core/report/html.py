@@ -14,23 +14,19 @@ import plotly.graph_objects as go
 
 from core.formatting import display_frame, fmt_int, fmt_num, fmt_pct
 from core.report.content import ReportContent, headline, summary_kpis
-from core.report.style import (
-    METHOD_PALETTE,
-    ORIGINAL_COLOUR,
-    PARETO_COLOUR,
-    PRUNED_COLOUR,
-)
+from core.report.style import METHOD_PALETTE, ORIGINAL_COLOUR, PARETO_COLOUR, PRUNED_COLOUR
 
-_CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{color:%(o)s;margin-bottom:.2em} h2{color:%(o)s;border-bottom:2px solid %(o)s;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.9em} th,td{border:1px solid #ccd;padding:.3em .6em;text-align:right}
-th{background:#eef2f7} td:first-child,th:first-child{text-align:left}
-.meta td{text-align:left;font-family:monospace;font-size:.85em} table.text td{text-align:left} .kpis{display:flex;flex-wrap:wrap;gap:1em}
-.kpi{border-left:4px solid %(p)s;background:#fafafa;padding:.5em 1em;min-width:200px}
-.kpi b{display:block;color:#555;font-size:.8em;text-transform:uppercase} .badge{padding:.1em .5em;border-radius:4px;color:#fff;background:%(p)s}
-.note{color:#555;font-size:.9em} .scroll{overflow-x:auto} .flag{color:#c0392b;font-weight:bold} nav a{margin-right:1em}
-""" % {"o": ORIGINAL_COLOUR, "p": PRUNED_COLOUR}
+_O, _P = ORIGINAL_COLOUR, PRUNED_COLOUR
+_CSS = f"""
+body{{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}}
+h1{{color:{_O};margin-bottom:.2em}} h2{{color:{_O};border-bottom:2px solid {_O};padding-bottom:.2em;margin-top:2em}}
+table{{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.9em}} th,td{{border:1px solid #ccd;padding:.3em .6em;text-align:right}}
+th{{background:#eef2f7}} td:first-child,th:first-child{{text-align:left}}
+.meta td{{text-align:left;font-family:monospace;font-size:.85em}} table.text td{{text-align:left}} .kpis{{display:flex;flex-wrap:wrap;gap:1em}}
+.kpi{{border-left:4px solid {_P};background:#fafafa;padding:.5em 1em;min-width:200px}}
+.kpi b{{display:block;color:#555;font-size:.8em;text-transform:uppercase}} .badge{{padding:.1em .5em;border-radius:4px;color:#fff;background:{_P}}}
+.note{{color:#555;font-size:.9em}} .scroll{{overflow-x:auto}} .flag{{color:#c0392b;font-weight:bold}} nav a{{margin-right:1em}}
+"""
 _LAYOUT = dict(template="plotly_white", margin=dict(l=40, r=20, t=50, b=40), height=420, legend_title_text="")
 
 
@@ -72,7 +68,7 @@ def sparsity_figure(c: ReportContent) -> go.Figure:
 def tradeoff_figure(c: ReportContent) -> go.Figure:
     t = c.sweep_table
     fig = go.Figure()
-    for i, (method, part) in enumerate(t.groupby("method", sort=False)):
+    for i, (_method, part) in enumerate(t.groupby("method", sort=False)):
         part = part.sort_values("nonzeros")
         fig.add_trace(go.Scatter(x=part["nonzeros"], y=part["auc"], mode="lines+markers", name=str(part["method_label"].iloc[0]),
                                  line_color=METHOD_PALETTE[i % len(METHOD_PALETTE)],

@@ -23,25 +23,11 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # noqa: E4
 from reportlab.lib.units import cm  # noqa: E402
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
-from reportlab.platypus import (  # noqa: E402
-    Image,
-    KeepTogether,
-    PageBreak,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: E402
 
 from core.formatting import display_frame, fmt_int, fmt_num, fmt_pct
 from core.report.content import ReportContent, headline, summary_kpis
-from core.report.style import (
-    METHOD_PALETTE,
-    ORIGINAL_COLOUR,
-    PARETO_COLOUR,
-    PRUNED_COLOUR,
-)
+from core.report.style import METHOD_PALETTE, ORIGINAL_COLOUR, PARETO_COLOUR, PRUNED_COLOUR
 
 _FONT, _FONT_BOLD = "Helvetica", "Helvetica-Bold"
 
@@ -65,7 +51,8 @@ def _styles() -> dict[str, ParagraphStyle]:
     base = getSampleStyleSheet()
     return {
         "title": ParagraphStyle("t", parent=base["Title"], fontName=bold, fontSize=24, leading=30, textColor=colors.HexColor(ORIGINAL_COLOUR)),
-        "h1": ParagraphStyle("h1", parent=base["Heading1"], fontName=bold, fontSize=16, textColor=colors.HexColor(ORIGINAL_COLOUR), spaceBefore=10, keepWithNext=1),
+        "h1": ParagraphStyle("h1", parent=base["Heading1"], fontName=bold, fontSize=16, textColor=colors.HexColor(ORIGINAL_COLOUR),
+                             spaceBefore=10, keepWithNext=1),
         "h2": ParagraphStyle("h2", parent=base["Heading2"], fontName=bold, fontSize=12, keepWithNext=1),
         "body": ParagraphStyle("b", parent=base["BodyText"], fontName=font, fontSize=9.5, leading=12.5),
         "small": ParagraphStyle("s", parent=base["BodyText"], fontName=font, fontSize=8, leading=10, textColor=colors.HexColor("#555555")),

@@ -1,31 +1,54 @@
-"""Workspace: a model bound to a dataset, and the operations the pages, the CLI and the Python API share."""
-from core.workspace.binding import (
-    DEFAULT_SPLIT_SEED,
-    EVAL_ALL,
-    EVAL_HOLDOUT,
-    Workspace,
-    bind,
-    is_training_data,
-)
+"""Workspace: a model bound to a dataset, the memoised operations on it, and one view per dashboard page.
+
+Pages, the CLI, the report and the Python API share these functions, so they show the same numbers.
+"""
+from core.workspace.binding import DEFAULT_SPLIT_SEED, EVAL_ALL, EVAL_HOLDOUT, Workspace, bind, is_training_data
 from core.workspace.governance import (
+    OutOfTimeSample,
     adverse_action_reasons_for,
     eval_frame,
     out_of_time,
+    out_of_time_for,
     prepare_oot,
+    reasons_for,
     segment_fairness_for,
 )
 from core.workspace.operations import (
     PrunedModel,
+    Setting,
+    as_setting,
     attributions_for,
     compare_workspace,
+    decision_curves,
+    is_computed,
+    layer_sensitivity_for,
     prune_workspace,
     reference_inputs,
-    sample_for,
     scored,
+    sweep_workspace,
+)
+from core.workspace.views import (
+    DecisionView,
+    ExplainView,
+    GovernanceView,
+    Overview,
+    PruneView,
+    ReportView,
+    TradeoffView,
+    decision_view,
+    explain_view,
+    governance_view,
+    overview,
+    prune_view,
+    report_view,
+    tradeoff_view,
 )
 
 __all__ = [
-    "DEFAULT_SPLIT_SEED", "EVAL_ALL", "EVAL_HOLDOUT", "Workspace", "bind", "is_training_data", "adverse_action_reasons_for",
-    "eval_frame", "out_of_time", "prepare_oot", "segment_fairness_for", "PrunedModel", "attributions_for",
-    "compare_workspace", "prune_workspace", "reference_inputs", "sample_for", "scored",
+    "DEFAULT_SPLIT_SEED", "EVAL_ALL", "EVAL_HOLDOUT", "Workspace", "bind", "is_training_data", "OutOfTimeSample",
+    "adverse_action_reasons_for", "eval_frame", "out_of_time", "out_of_time_for", "prepare_oot", "reasons_for",
+    "segment_fairness_for", "PrunedModel", "Setting", "as_setting", "attributions_for", "compare_workspace",
+    "decision_curves", "is_computed", "layer_sensitivity_for", "prune_workspace", "reference_inputs", "scored", "sweep_workspace", "DecisionView",
+    "ExplainView", "GovernanceView", "Overview", "PruneView", "ReportView", "TradeoffView", "decision_view", "explain_view",
+    "governance_view", "overview", "prune_view", "report_view", "tradeoff_view",
 ]

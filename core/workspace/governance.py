@@ -1,33 +1,28 @@
-"""Governance views on a workspace: its evaluation rows segmented, reasons compared, a later sample scored."""
+"""Governance on a workspace: its evaluation rows segmented, reasons compared, a later sample scored (memoised)."""
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any, Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from core.cache import memoized
 from core.data.dataset import Dataset, prepare_dataset
 from core.errors import DataError, ExplainError
 from core.explain.attributions import Attributions
+from core.explain.sample import ExplainSample
 from core.governance.drift import NUMERIC, OutOfTime, characteristic_psi
-from core.governance.reasons import (
-    DEFAULT_REASONS,
-    ReasonStability,
-    adverse_action_reasons,
-)
-from core.governance.segments import (
-    DEFAULT_BANDS,
-    SegmentFairness,
-    SegmentSpec,
-    segment_fairness,
-)
+from core.governance.reasons import DEFAULT_REASONS, ReasonStability, adverse_action_reasons
+from core.governance.segments import DEFAULT_BANDS, SegmentFairness, SegmentSpec, segment_fairness
 from core.metrics._validation import as_scores, check_cutoff
 from core.metrics.comparison import risk_metrics
 from core.metrics.decisions import decline
 from core.metrics.stability import psi
 from core.model.outputs import predict_pbad
 from core.workspace.binding import Workspace
+from core.workspace.operations import PrunedModel, attributions_for
 
 
 def eval_frame(ws: Workspace) -> pd.DataFrame:
@@ -35,10 +30,12 @@ def eval_frame(ws: Workspace) -> pd.DataFrame:
     return ws.data.frame.iloc[ws.eval_idx].reset_index(drop=True)
 
 
-def segment_fairness_for(ws: Workspace, pruned_scores: Any, cutoff: float, columns: Sequence[str | SegmentSpec],
-                         bands: int = DEFAULT_BANDS, edges: Mapping[str, Sequence[float]] | None = None) -> SegmentFairness:
-    """``segment_fairness`` on a workspace's evaluation rows."""
-    return segment_fairness(eval_frame(ws), ws.original_scores, pruned_scores, ws.y_eval, cutoff, columns, bands, edges)
+@memoized(64)
+def segment_fairness_for(ws: Workspace, pruned: PrunedModel, cutoff: float, columns: Sequence[str | SegmentSpec],
+                         bands: int = DEFAULT_BANDS) -> SegmentFairness:
+    """``segment_fairness`` on a workspace's evaluation rows (columns by name, or ``SegmentSpec`` with own edges)."""
+    return segment_fairness(eval_frame(ws), ws.y_eval, ws.original_scores, pruned.scores, cutoff=cutoff, columns=columns,
+                            bands=bands)
 
 
 def adverse_action_reasons_for(ws: Workspace, pruned_scores: Any, attr_original: Attributions, attr_pruned: Attributions,
@@ -56,6 +53,26 @@ def adverse_action_reasons_for(ws: Workspace, pruned_scores: Any, attr_original:
     applicants = result.applicants.copy()
     applicants["row"] = ws.eval_idx[applicants["row"].to_numpy(dtype=np.int64)].astype(np.int64)
     return replace(result, applicants=applicants)
+
+
+@memoized(64)
+def reasons_for(ws: Workspace, pruned: PrunedModel, sample: ExplainSample, cutoff: float, k: int = DEFAULT_REASONS) -> ReasonStability:
+    """Adverse-action reason stability on a SHAP sample of the evaluation rows (attributions memoised too)."""
+    return adverse_action_reasons_for(ws, pruned.scores, attributions_for(ws, None, sample), attributions_for(ws, pruned, sample),
+                                      cutoff, k=k)
+
+
+@dataclass(frozen=True, eq=False)
+class OutOfTimeSample:
+    """An out-of-time upload: its raw rows, named by the SHA-256 of the file so results can be cached."""
+
+    name: str
+    sha256: str
+    frame: pd.DataFrame
+
+    @property
+    def key(self) -> str:
+        return self.sha256
 
 
 def prepare_oot(ws: Workspace, oot_frame: pd.DataFrame) -> Dataset:
@@ -78,7 +95,7 @@ def _raw_variables(ws: Workspace) -> tuple[list[str], dict[str, str]]:
     schema = ws.model.schema
     if schema is not None:
         return schema.raw_columns, {f.name: f.kind for f in schema.features}
-    return list(ws.data.input_names), {n: NUMERIC for n in ws.data.input_names}
+    return list(ws.data.input_names), dict.fromkeys(ws.data.input_names, NUMERIC)
 
 
 def out_of_time(ws: Workspace, pruned_module: Any, oot_frame: pd.DataFrame, cutoff: float) -> OutOfTime:
@@ -108,3 +125,9 @@ def out_of_time(ws: Workspace, pruned_module: Any, oot_frame: pd.DataFrame, cuto
         score_psi_original=psi(ref_o, oot_o), score_psi_pruned=psi(ref_p, oot_p),
         characteristics=chars, oot_scores_original=oot_o, oot_scores_pruned=oot_p, notes=tuple(notes),
     )
+
+
+@memoized(8)
+def out_of_time_for(ws: Workspace, pruned: PrunedModel, oot: OutOfTimeSample, cutoff: float) -> OutOfTime:
+    """``out_of_time`` for an uploaded later sample, cached by the file's hash."""
+    return out_of_time(ws, pruned, oot.frame, cutoff)

@@ -1,0 +1,265 @@
+"""One function per dashboard page: everything a page draws, computed from the session's settings.
+
+Streamlit's multipage pattern: the entry point owns navigation and session state, and each page is a
+short script that reads its settings, calls *one* of these functions and draws what it returns. The
+functions compose the memoised operations of ``core.workspace.operations`` and
+``core.workspace.governance``, so a page rerun recomputes only what its settings changed, and the
+CLI, the report and the Python API see exactly the numbers the pages show.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from core.errors import RiskPruneError, SpecError
+from core.explain.attributions import Attributions
+from core.explain.sample import ExplainSample, ExplainSettings
+from core.explain.shift import ImportanceShift, importance_shift
+from core.governance.drift import OutOfTime
+from core.governance.reasons import DEFAULT_REASONS, ReasonStability
+from core.governance.segments import SegmentFairness, SegmentSpec
+from core.metrics.comparison import Comparison
+from core.metrics.decisions import DEFAULT_LGD, DecisionRule, ExpectedLoss, expected_loss
+from core.metrics.intervals import DEFAULT_BOOTSTRAP
+from core.metrics.ranking import auc, gini, ks
+from core.model.loading import LayerInfo
+from core.progress import Progress
+from core.prune.structure import PrunableLayer, linear_weights, prunable_layers
+from core.prune.sweep import SweepResult
+from core.workspace.binding import EVAL_HOLDOUT, Workspace
+from core.workspace.governance import OutOfTimeSample, out_of_time_for, reasons_for, segment_fairness_for
+from core.workspace.operations import PrunedModel, Setting, attributions_for, compare_workspace, decision_curves, prune_workspace, sweep_workspace
+
+EXPOSURE_WORDS = ("amount", "exposure", "ead", "balance", "loan")
+
+
+# --------------------------------------------------------------------------- overview
+
+
+@dataclass(frozen=True)
+class Overview:
+    """What is loaded and how good the original model is on the evaluation rows."""
+
+    n_parameters: int
+    n_inputs: int
+    layers: tuple[LayerInfo, ...]
+    output_label: str
+    n_rows: int
+    bad_rate: float
+    n_eval: int
+    auc_label: str
+    auc: float
+    gini: float
+    ks: float
+    split_note: str
+
+    @property
+    def n_linear(self) -> int:
+        return sum(1 for layer in self.layers if layer.kind == "Linear")
+
+    @property
+    def layer_text(self) -> str:
+        return " → ".join(layer.kind + (f"({layer.in_features}→{layer.out_features})" if layer.kind == "Linear" else "")
+                          for layer in self.layers)
+
+
+def overview(ws: Workspace) -> Overview:
+    return Overview(
+        n_parameters=ws.model.n_parameters, n_inputs=ws.model.n_inputs, layers=ws.model.layers, output_label=ws.output.label,
+        n_rows=ws.data.n_rows, bad_rate=ws.data.bad_rate, n_eval=len(ws.eval_idx),
+        auc_label="Test AUC" if ws.eval_mode == EVAL_HOLDOUT else "AUC",
+        auc=auc(ws.y_eval, ws.original_scores), gini=gini(ws.y_eval, ws.original_scores), ks=ks(ws.y_eval, ws.original_scores),
+        split_note=ws.split_note,
+    )
+
+
+# --------------------------------------------------------------------------- prune
+
+
+@dataclass(frozen=True, eq=False)
+class PruneView:
+    """The shown model, its comparison with the original (with bootstrap CIs) and its per-layer picture.
+
+    ``base`` is the same setting without fine-tuning: its masked twin shows where weights were removed.
+    """
+
+    pruned: PrunedModel
+    base: PrunedModel
+    comparison: Comparison
+    prunable: tuple[PrunableLayer, ...]
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        return self.pruned.result.layer_frame()
+
+    @property
+    def size(self) -> pd.DataFrame:
+        return self.pruned.result.size_frame()
+
+    def mask(self, layer: str) -> np.ndarray:
+        """The weights of one Linear layer with zeros where pruning removed them (original shape)."""
+        names = [l.name for l in self.prunable]
+        return linear_weights(self.base.result.masked_module)[names.index(layer)]
+
+
+def prune_view(ws: Workspace, setting: Setting, rule: DecisionRule, progress: Progress | None = None) -> PruneView:
+    pruned = prune_workspace(ws, setting, progress=progress)
+    base = prune_workspace(ws, setting.prune)
+    cmp = compare_workspace(ws, pruned, rule, bootstrap=DEFAULT_BOOTSTRAP, seed=setting.prune.seed)
+    return PruneView(pruned, base, cmp, tuple(prunable_layers(ws.model)))
+
+
+# --------------------------------------------------------------------------- trade-offs
+
+
+@dataclass(frozen=True, eq=False)
+class TradeoffView:
+    """Every method × ratio on the evaluation rows, with the original and the current setting as points."""
+
+    sweep: SweepResult
+    pruned: PrunedModel
+    comparison: Comparison
+
+    def point(self, which: str) -> dict:
+        """The original's or the current setting's size and metrics, in the sweep table's columns."""
+        r, cmp = self.pruned.result, self.comparison
+        size, m = (r.original_size, cmp.original) if which == "original" else (r.size, cmp.pruned)
+        flips, psi = (0.0, 0.0) if which == "original" else (cmp.flips.share, cmp.psi.value)
+        return {**size.to_dict(), **{k: getattr(m, k) for k in ("auc", "ks", "gini", "brier", "log_loss", "accuracy", "approved_bad_rate")},
+                "flip_share": flips, "psi": psi}
+
+
+def tradeoff_view(ws: Workspace, setting: Setting, rule: DecisionRule, progress: Progress | None = None) -> TradeoffView:
+    pruned = prune_workspace(ws, setting)
+    cmp = compare_workspace(ws, pruned, rule)
+    return TradeoffView(sweep_workspace(ws, rule, setting.prune.seed, progress=progress), pruned, cmp)
+
+
+# --------------------------------------------------------------------------- explain
+
+
+@dataclass(frozen=True, eq=False)
+class ExplainView:
+    """SHAP attributions of both models on the same sampled applicants, and how importance moved."""
+
+    pruned: PrunedModel
+    sample: ExplainSample
+    original: Attributions
+    attributions: Attributions  # the pruned model's
+    shift: ImportanceShift
+    groups: tuple[str, ...] | None  # input → variable, when the importance is per variable
+    has_variables: bool  # the model's inputs group into variables (one-hot dummies)
+
+
+def explain_view(ws: Workspace, setting: Setting, settings: ExplainSettings, level: str = "variable") -> ExplainView:
+    pruned = prune_workspace(ws, setting)
+    sample = settings.draw(len(ws.eval_idx))
+    att_o, att_p = attributions_for(ws, None, sample), attributions_for(ws, pruned, sample)
+    has_variables = tuple(ws.data.groups) != tuple(ws.data.input_names)
+    groups = tuple(ws.data.groups) if (has_variables and level == "variable") else None
+    shift = importance_shift(att_o, att_p, list(groups) if groups else None)
+    return ExplainView(pruned, sample, att_o, att_p, shift, groups, has_variables)
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+@dataclass(frozen=True, eq=False)
+class DecisionView:
+    """Decisions of both models at the same cutoff: flips, stability, calibration, strategy, expected loss."""
+
+    ws: Workspace
+    pruned: PrunedModel
+    comparison: Comparison
+    deciles_original: pd.DataFrame
+    deciles_pruned: pd.DataFrame
+    strategy_original: pd.DataFrame
+    strategy_pruned: pd.DataFrame
+    exposure_columns: tuple[str, ...]  # numeric columns that could hold the loan amount
+    exposure_guess: str | None
+
+    def expected_loss(self, exposure_column: str, lgd: float = DEFAULT_LGD) -> ExpectedLoss:
+        """Expected and observed loss of each model's approved book, with the chosen exposure column."""
+        ws = self.ws
+        if exposure_column not in self.exposure_columns:
+            raise SpecError(f"'{exposure_column}' is not a numeric column of the data.", "Pick the loan amount column.")
+        return expected_loss(ws.y_eval, ws.original_scores, self.pruned.scores,
+                             ws.data.frame[exposure_column].to_numpy()[ws.eval_idx],
+                             cutoff=self.comparison.cutoff.cutoff, lgd=lgd, exposure_column=exposure_column)
+
+
+def exposure_candidates(ws: Workspace) -> tuple[tuple[str, ...], str | None]:
+    frame = ws.data.frame
+    numeric = tuple(c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != ws.data.target)
+    guess = next((c for c in numeric if any(w in str(c).lower() for w in EXPOSURE_WORDS)), None)
+    return numeric, guess
+
+
+def decision_view(ws: Workspace, setting: Setting, rule: DecisionRule) -> DecisionView:
+    pruned = prune_workspace(ws, setting)
+    cmp = compare_workspace(ws, pruned, rule)
+    (dec_o, st_o), (dec_p, st_p) = decision_curves(ws, None), decision_curves(ws, pruned)
+    numeric, guess = exposure_candidates(ws)
+    return DecisionView(ws, pruned, cmp, dec_o, dec_p, st_o, st_p, numeric, guess)
+
+
+# --------------------------------------------------------------------------- governance
+
+
+@dataclass(frozen=True, eq=False)
+class GovernanceView:
+    """Segment fairness, adverse-action reason stability and out-of-time robustness, each with its own error."""
+
+    pruned: PrunedModel
+    comparison: Comparison
+    fairness: SegmentFairness | None = None
+    reasons: ReasonStability | None = None
+    out_of_time: OutOfTime | None = None
+    errors: dict[str, str] = field(default_factory=dict)  # section → why it could not be computed
+
+
+def governance_view(ws: Workspace, setting: Setting, rule: DecisionRule, segments: tuple[SegmentSpec, ...] = (),
+                    explain: ExplainSettings = ExplainSettings(), reasons_k: int = DEFAULT_REASONS,
+                    oot: OutOfTimeSample | None = None) -> GovernanceView:
+    pruned = prune_workspace(ws, setting)
+    cmp = compare_workspace(ws, pruned, rule)
+    cutoff = cmp.cutoff.cutoff
+    out: dict = {}
+    errors: dict[str, str] = {}
+    sections = (("fairness", (lambda: segment_fairness_for(ws, pruned, cutoff, tuple(segments))) if segments else None),
+                ("reasons", lambda: reasons_for(ws, pruned, explain.draw(len(ws.eval_idx)), cutoff, int(reasons_k))),
+                ("out_of_time", (lambda: out_of_time_for(ws, pruned, oot, cutoff)) if oot is not None else None))
+    for name, compute in sections:
+        if compute is None:
+            continue
+        try:
+            out[name] = compute()
+        except RiskPruneError as err:
+            errors[name] = str(err)
+    return GovernanceView(pruned, cmp, errors=errors, **out)
+
+
+# --------------------------------------------------------------------------- report & export
+
+
+@dataclass(frozen=True, eq=False)
+class ReportView:
+    """The model to ship (its TorchScript bytes, or why it cannot be saved) and its comparison with the original."""
+
+    pruned: PrunedModel
+    comparison: Comparison
+    model_file: bytes | None
+    model_file_error: str | None = None
+
+
+def report_view(ws: Workspace, setting: Setting, rule: DecisionRule) -> ReportView:
+    from core.report.export import torchscript_bytes
+
+    pruned = prune_workspace(ws, setting)
+    cmp = compare_workspace(ws, pruned, rule, bootstrap=DEFAULT_BOOTSTRAP, seed=setting.prune.seed)
+    try:
+        return ReportView(pruned, cmp, torchscript_bytes(pruned.result))
+    except RiskPruneError as err:
+        return ReportView(pruned, cmp, None, str(err))
