@@ -19,6 +19,7 @@ from core.metrics.decisions import (
     DEFAULT_LGD,
     Confusion,
     CutoffChoice,
+    DecisionRule,
     ExpectedLoss,
     Flips,
     confusion,
