@@ -1,4 +1,5 @@
-"""Metrics: ranking, calibration, decisions at a cutoff, stability, intervals, original-vs-pruned comparison.
+"""Metrics: ranking, calibration, decisions at a cutoff, stability, intervals, original-vs-pruned comparison,
+and validation statistics (DeLong test, calibration tests, rank ordering).
 
 Shaped like scikit-learn's ``sklearn.metrics``: pure functions taking ``(y_true, y_score, *, …)``,
 inputs validated once at the door (``core.metrics._validation``), references in docstrings.
@@ -32,6 +33,12 @@ from core.metrics.decisions import (
     strategy_curve,
 )
 from core.metrics.intervals import DEFAULT_BOOTSTRAP, DeltaCI, bootstrap_deltas
+from core.metrics.rank_ordering import (
+    Inversion,
+    RankOrdering,
+    cumulative_capture,
+    rank_ordering,
+)
 from core.metrics.ranking import auc, gini, ks, ks_threshold
 from core.metrics.stability import (
     PSI_BANDS,
@@ -48,4 +55,6 @@ __all__ = [
     "Confusion", "CutoffChoice", "DecisionRule", "ExpectedLoss", "Flips", "confusion", "cutoff_for_approval", "decline", "default_cutoff",
     "expected_loss", "flips", "resolve_cutoff", "strategy_curve", "DEFAULT_BOOTSTRAP", "DeltaCI", "bootstrap_deltas",
     "auc", "gini", "ks", "ks_threshold", "PSI_BANDS", "PSI_SIGNIFICANT", "PSIResult", "psi", "psi_band", "psi_from_counts",
+    # validation statistics of a model change
+    "Inversion", "RankOrdering", "rank_ordering", "cumulative_capture",
 ]
