@@ -6,6 +6,14 @@ inputs validated once at the door (``core.metrics._validation``), references in 
 """
 from core.metrics._validation import as_labels, as_scores, check_cutoff, check_rate
 from core.metrics.calibration import brier, log_loss, score_deciles
+from core.metrics.calibration_tests import (
+    CalibrationInTheLarge,
+    GradeTests,
+    HosmerLemeshow,
+    binomial_test_per_grade,
+    calibration_in_the_large,
+    hosmer_lemeshow,
+)
 from core.metrics.comparison import (
     HIGHER_IS_BETTER,
     METRIC_LABELS,
@@ -56,5 +64,7 @@ __all__ = [
     "expected_loss", "flips", "resolve_cutoff", "strategy_curve", "DEFAULT_BOOTSTRAP", "DeltaCI", "bootstrap_deltas",
     "auc", "gini", "ks", "ks_threshold", "PSI_BANDS", "PSI_SIGNIFICANT", "PSIResult", "psi", "psi_band", "psi_from_counts",
     # validation statistics of a model change
+    "CalibrationInTheLarge", "HosmerLemeshow", "GradeTests", "calibration_in_the_large", "hosmer_lemeshow",
+    "binomial_test_per_grade",
     "Inversion", "RankOrdering", "rank_ordering", "cumulative_capture",
 ]
