@@ -40,6 +40,7 @@ from core.metrics.decisions import (
     resolve_cutoff,
     strategy_curve,
 )
+from core.metrics.delong import DeLongResult, delong_auc_variance, delong_test
 from core.metrics.intervals import DEFAULT_BOOTSTRAP, DeltaCI, bootstrap_deltas
 from core.metrics.rank_ordering import (
     Inversion,
@@ -64,6 +65,7 @@ __all__ = [
     "expected_loss", "flips", "resolve_cutoff", "strategy_curve", "DEFAULT_BOOTSTRAP", "DeltaCI", "bootstrap_deltas",
     "auc", "gini", "ks", "ks_threshold", "PSI_BANDS", "PSI_SIGNIFICANT", "PSIResult", "psi", "psi_band", "psi_from_counts",
     # validation statistics of a model change
+    "DeLongResult", "delong_auc_variance", "delong_test",
     "CalibrationInTheLarge", "HosmerLemeshow", "GradeTests", "calibration_in_the_large", "hosmer_lemeshow",
     "binomial_test_per_grade",
     "Inversion", "RankOrdering", "rank_ordering", "cumulative_capture",
