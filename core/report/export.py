@@ -44,7 +44,14 @@ def prune_info(result: PruneResult) -> dict:
         "sparsity": result.sparsity,
         "size": result.size.to_dict() if result.size else None,
         "original_size": result.original_size.to_dict() if result.original_size else None,
+        "alignment": alignment_info(result.module),
     }
+
+
+def alignment_info(module: nn.Module) -> dict | None:
+    """The score map appended to the pruned network (``core.alignment``), as the module records it; None if none."""
+    record = getattr(module, "alignment_record", None)
+    return json.loads(record) if isinstance(record, str) and record else None
 
 
 # --------------------------------------------------------------------------- TorchScript
