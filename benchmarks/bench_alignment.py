@@ -20,28 +20,20 @@ the exported aligned model. Ends with exactly one line:
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from core.alignment import (
-    AlignmentSpec,
-    aligned_module,
-    aligned_result,
-    alignment_effect,
-    fit_for,
-)
+from core.alignment import AlignmentSpec, aligned_module, aligned_result, alignment_effect, fit_for
 from core.hashing import sha256_hex
 from core.model import load_model, predict_pbad
 from core.prune import PruneSpec
 from core.report.export import onnx_bytes, onnx_max_difference
 from core.workspace import bind, prune_workspace
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
 SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"

@@ -39,22 +39,9 @@ from core.alignment import (
 from core.errors import DataError, SpecError
 from core.hashing import sha256_hex
 from core.metrics import auc, psi
-from core.model import (
-    detect_output_kind,
-    load_model,
-    model_to_bytes,
-    module_hash,
-    predict_logit,
-    predict_pbad,
-    raw_outputs,
-)
+from core.model import detect_output_kind, load_model, model_to_bytes, module_hash, predict_logit, predict_pbad, raw_outputs
 from core.prune import PruneSpec, prune
-from core.report.export import (
-    PRUNE_INFO_FILE,
-    onnx_bytes,
-    onnx_max_difference,
-    torchscript_bytes,
-)
+from core.report.export import PRUNE_INFO_FILE, onnx_bytes, onnx_max_difference, torchscript_bytes
 
 KINDS = ("logit", "probability", "two_class_logits", "two_class_probabilities")
 SQUEEZE, SHIFT = 0.35, 0.3  # the built "pruned" model: z_pruned = SQUEEZE · z_original + SHIFT

@@ -38,20 +38,9 @@ import torch
 from scipy import special
 from torch import nn
 
-from core.alignment.maps import (
-    AffineLogitMap,
-    PiecewiseLinearLogitMap,
-    build_aligned,
-    logit_reader,
-)
+from core.alignment.maps import AffineLogitMap, PiecewiseLinearLogitMap, build_aligned, logit_reader
 from core.alignment.rows import MIN_FIT_ROWS, AlignmentRows, rows_for
-from core.alignment.spec import (
-    AFFINE,
-    SHAPE_LABELS,
-    TO_ORIGINAL,
-    TO_OUTCOMES,
-    AlignmentSpec,
-)
+from core.alignment.spec import AFFINE, SHAPE_LABELS, TO_ORIGINAL, TO_OUTCOMES, AlignmentSpec
 from core.errors import DataError, ModelError, SpecError
 from core.hashing import digest
 from core.metrics._validation import as_labels
