@@ -5,7 +5,7 @@ inputs shaped like a behavioural scorecard (amounts with cents, counts, ratios, 
 nothing) and a 0/1 default flag. Each measurement runs in a fresh interpreter so its peak is its
 own: the child imports the libraries, records its resident set size (RSS), reads the file's
 bytes, calls ``read_table`` and ``prepare_dataset`` (what the CLI and the dashboard do), and
-reports wall time and the peak RSS above that baseline (``ru_maxrss`` − RSS after imports), i.e.
+reports wall time, CPU time (all threads; robust when the machine is shared) and the peak RSS above that baseline (``ru_maxrss`` − RSS after imports), i.e.
 the memory the workload itself needs, including the file's bytes.
 
 ``--before DIR`` also measures ``core`` from another checkout, interleaved with this one, which
@@ -41,16 +41,22 @@ def rss_mb():
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
 
+def cpu_s():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
 base = rss_mb()
+c0 = cpu_s()
 t0 = time.perf_counter()
 data = open({path!r}, "rb").read()
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), cpu_s()
 table = read_table(data, {name!r}, max_bytes=2**31)
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), cpu_s()
 ds = prepare_dataset(table.frame, "default", "1")
-t3 = time.perf_counter()
+t3, c3 = time.perf_counter(), cpu_s()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"load_s": t1 - t0, "read_s": t2 - t1, "prepare_s": t3 - t2, "peak_mb": peak - base,
+                   "read_cpu_s": c2 - c1, "prepare_cpu_s": c3 - c2,
                    "file_mb": len(data) / 2**20, "shape": list(ds.X.shape), "dtype": str(ds.X.dtype),
                    "bad_rate": ds.bad_rate}}))
 """
@@ -93,13 +99,14 @@ def summarise(runs: list[dict]) -> dict:
     return {
         "read_s": statistics.median(r["read_s"] for r in runs), "prepare_s": statistics.median(r["prepare_s"] for r in runs),
         "total_s": statistics.median(r["read_s"] + r["prepare_s"] for r in runs), "peak_mb": max(r["peak_mb"] for r in runs),
+        "cpu_s": statistics.median(r["read_cpu_s"] + r["prepare_cpu_s"] for r in runs),
         "file_mb": runs[0]["file_mb"], "shape": runs[0]["shape"], "dtype": runs[0]["dtype"], "bad_rate": runs[0]["bad_rate"],
     }
 
 
 def line(label: str, r: dict) -> str:
     return (f"{label:18s} {r['file_mb']:6.1f} MB file: read_table {r['read_s']:5.2f} s, prepare_dataset {r['prepare_s']:5.2f} s, "
-            f"total {r['total_s']:5.2f} s; peak {r['peak_mb']:5.0f} MB above the interpreter "
+            f"total {r['total_s']:5.2f} s (CPU {r['cpu_s']:5.2f} s); peak {r['peak_mb']:5.0f} MB above the interpreter "
             f"(X {r['shape'][0]:,}×{r['shape'][1]} {r['dtype']}, bad rate {r['bad_rate']:.4f})")
 
 
