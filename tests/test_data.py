@@ -33,9 +33,17 @@ def test_csv_parquet_and_excel_give_the_same_frame():
         pd.testing.assert_frame_equal(got.reset_index(drop=True), df, check_dtype=False)
 
 
-def test_duplicate_columns_are_refused_by_name():
+def test_duplicate_columns_are_renamed_and_reported():
+    table = read_table(b"age,income,age\n1,2,3\n", "d.csv")
+    assert list(table.frame.columns) == ["age", "income", "age.1"]
+    assert any("'age' (column 3) → 'age.1'" in n for n in table.notes)
+
+
+def test_a_frame_with_repeated_names_is_refused_by_prepare_dataset():
+    frame = pd.DataFrame([[1, 2, 0]] * 12, columns=["age", "age", "default"])
+    frame.loc[::2, "default"] = 1
     with pytest.raises(DataError, match=r"'age' \(2×\)"):
-        read_table(b"age,income,age\n1,2,3\n", "d.csv")
+        prepare_dataset(frame, "default", "1")
 
 
 def test_parquet_nested_columns_are_refused():

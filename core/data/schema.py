@@ -23,18 +23,54 @@ SCHEMA_FORMAT = "riskprune-schema/1"
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One raw variable: numeric (standardised with mean/std) or categorical (one-hot)."""
+    """One raw variable: numeric (standardised with mean/std) or categorical (one-hot).
+
+    ``mode`` is the most frequent training category of a categorical variable (None when the
+    schema predates it); imputation uses it, as it uses ``mean`` for a numeric one.
+    """
 
     name: str
     kind: str  # "numeric" | "categorical"
     mean: float = 0.0
     std: float = 1.0
     categories: tuple[str, ...] = ()
+    mode: str | None = None
 
     def input_names(self) -> list[str]:
         if self.kind == "categorical":
             return [f"{self.name}={c}" for c in self.categories]
         return [self.name]
+
+    @property
+    def width(self) -> int:
+        return len(self.categories) if self.kind == "categorical" else 1
+
+    def numeric_values(self, column: pd.Series) -> np.ndarray:
+        """The column as float64 (NaN where empty, ±inf kept: callers count both as missing); text is refused by name."""
+        values = pd.to_numeric(column, errors="coerce")
+        bad_text = column[values.isna() & column.notna()]
+        if len(bad_text):
+            raise DataError(
+                f"Column '{self.name}' should hold numbers but has text such as "
+                f"'{bad_text.iloc[0]}' ({len(bad_text)} row(s)).",
+                "Clean the column or check the decimal separator of the file.",
+            )
+        return values.to_numpy(dtype="float64", na_value=np.nan)
+
+    def category_codes(self, column: pd.Series) -> np.ndarray:
+        """Positions in ``categories`` (int32), -1 where the value is missing; unseen categories are refused by name."""
+        text = column.astype("string")
+        known = set(self.categories)
+        unseen = sorted(set(text.dropna().unique()) - known)
+        if unseen:
+            shown = ", ".join(f"'{u}'" for u in unseen[:5])
+            raise DataError(
+                f"Column '{self.name}' has categories the model never saw in training: "
+                f"{shown}.",
+                f"Map them to one of the known categories ({len(self.categories)} known"
+                + (f", e.g. '{self.categories[0]}'" if self.categories else "") + ") or remove those rows.",
+            )
+        return pd.Categorical(text, categories=list(self.categories)).codes.astype(np.int32)
 
 
 @dataclass(frozen=True)
@@ -84,6 +120,7 @@ class FeatureSchema:
                     mean=float(f.get("mean", 0.0)),
                     std=float(f.get("std", 1.0)),
                     categories=tuple(str(c) for c in f.get("categories", ())),
+                    mode=None if f.get("mode") is None else str(f["mode"]),
                 )
                 for f in payload["features"]
             )
@@ -129,12 +166,19 @@ class FeatureSchema:
                 std = float(s.std(ddof=0))
                 specs.append(FeatureSpec(col, "numeric", float(s.mean()), std if std > 0 else 1.0))
             else:
-                cats = tuple(sorted(s.dropna().astype(str).unique()))
-                specs.append(FeatureSpec(col, "categorical", categories=cats))
+                text = s.dropna().astype(str)
+                cats = tuple(sorted(text.unique()))
+                counts = text.value_counts()
+                mode = str(min(counts.index[counts == counts.max()])) if len(counts) else None  # ties: first in sort order
+                specs.append(FeatureSpec(col, "categorical", categories=cats, mode=mode))
         return cls(tuple(specs), target, bad_value, split_seed)
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """Raw columns -> float32 input matrix; refuses what the model never saw, with a reason."""
+        """Raw columns -> float32 input matrix; refuses what the model never saw, and missing values, with a reason.
+
+        ``prepare_dataset`` is the path that offers a choice for missing values; this strict form
+        is for callers that have already cleaned their rows (e.g. training scripts).
+        """
         missing = [c for c in self.raw_columns if c not in frame.columns]
         if missing:
             shown = ", ".join(f"'{c}'" for c in missing[:8])
@@ -144,19 +188,12 @@ class FeatureSchema:
                 "Upload the dataset with the model's original column names (see the model "
                 "overview for the full list).",
             )
-        blocks: list[np.ndarray] = []
+        X = np.empty((len(frame), len(self.input_names)), dtype=np.float32)
+        j = 0
         for f in self.features:
             col = frame[f.name]
             if f.kind == "numeric":
-                values = pd.to_numeric(col, errors="coerce")
-                bad_text = col[values.isna() & col.notna()]
-                if len(bad_text):
-                    raise DataError(
-                        f"Column '{f.name}' should hold numbers but has text such as "
-                        f"'{bad_text.iloc[0]}' ({len(bad_text)} row(s)).",
-                        "Clean the column or check the decimal separator of the file.",
-                    )
-                arr = values.to_numpy(dtype="float64")
+                arr = f.numeric_values(col)
                 n_bad = int((~np.isfinite(arr)).sum())
                 if n_bad:
                     raise DataError(
@@ -164,28 +201,16 @@ class FeatureSchema:
                         "Impute or remove those rows before uploading; the model cannot score "
                         "them.",
                     )
-                blocks.append(((arr - f.mean) / f.std)[:, None])
+                X[:, j] = (arr - f.mean) / f.std
             else:
-                text = col.astype("string")
-                if text.isna().any():
+                codes = f.category_codes(col)
+                n_bad = int((codes < 0).sum())
+                if n_bad:
                     raise DataError(
-                        f"Column '{f.name}' has {int(text.isna().sum())} missing value(s).",
+                        f"Column '{f.name}' has {n_bad} missing value(s).",
                         "Fill them with one of the categories the model knows or remove the rows.",
                     )
-                known = set(f.categories)
-                unseen = sorted(set(text.unique()) - known)
-                if unseen:
-                    shown = ", ".join(f"'{u}'" for u in unseen[:5])
-                    raise DataError(
-                        f"Column '{f.name}' has categories the model never saw in training: "
-                        f"{shown}.",
-                        f"Map them to one of the known categories ({len(f.categories)} known, "
-                        f"e.g. '{f.categories[0]}') or remove those rows.",
-                    )
-                codes = pd.Categorical(text, categories=list(f.categories)).codes
-                onehot = np.zeros((len(frame), len(f.categories)), dtype="float64")
-                onehot[np.arange(len(frame)), codes] = 1.0
-                blocks.append(onehot)
-        if not blocks:
-            return np.zeros((len(frame), 0), dtype="float32")
-        return np.hstack(blocks).astype("float32")
+                X[:, j:j + f.width] = 0.0
+                X[np.arange(len(frame)), j + codes] = 1.0
+            j += f.width
+        return X

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.data.cleaning import PASS_THROUGH, MissingReport, MissingValues, probe_pass_through
 from core.data.dataset import Dataset, prepare_dataset, stratified_split
 from core.errors import DataError
 from core.model.loading import LoadedModel
-from core.model.outputs import OutputSpec, predict_pbad, resolve_output
+from core.model.outputs import OutputSpec, predict_pbad, raw_outputs, resolve_output
 
 EVAL_ALL = "all"
 EVAL_HOLDOUT = "holdout"
@@ -51,6 +52,16 @@ class Workspace:
         return self.data.y[self.train_idx]
 
     @property
+    def missing_values(self) -> MissingReport:
+        """What was missing in the data and what was done about it (for the manifest and the report)."""
+        return self.data.missing
+
+    @property
+    def eval_row_ids(self) -> np.ndarray:
+        """File row numbers (0-based) of the evaluation rows: the ids a flips table shows after rows were dropped."""
+        return self.data.row_ids[self.eval_idx]
+
+    @property
     def can_fine_tune(self) -> bool:
         return len(self.train_idx) > 0
 
@@ -69,6 +80,22 @@ def is_training_data(model: LoadedModel, data_sha256: str | None) -> bool:
     return model.schema.extra.get("training", {}).get("data_sha256") == data_sha256
 
 
+def _probe(model: LoadedModel, data: Dataset) -> MissingReport:
+    """Pass-through is probed on the module RiskPrune computes with; if only the uploaded TorchScript
+    handles NaN (its rebuilt eager twin was verified on finite inputs only), say exactly that."""
+    try:
+        return probe_pass_through(lambda X: raw_outputs(model.module, X), data.X, data.missing)
+    except DataError:
+        if model.module is model.scripted:
+            raise
+        probe_pass_through(lambda X: raw_outputs(model.scripted, X), data.X, data.missing)  # raises if it fails too
+        raise DataError(
+            "The uploaded model handles missing values itself, but the rebuilt copy RiskPrune prunes and scores with "
+            "does not (it returns NaN on rows with missing inputs).",
+            "Choose drop or impute for this model.",
+        ) from None
+
+
 def bind(
     model: LoadedModel,
     frame: pd.DataFrame,
@@ -79,6 +106,8 @@ def bind(
     eval_mode: str | None = None,
     data_sha256: str | None = None,
     split_seed: int | None = None,
+    missing: MissingValues | str | None = None,
+    one_vs_rest: bool = False,
 ) -> Workspace:
     """Validate model × data and fix the evaluation rows.
 
@@ -86,13 +115,20 @@ def bind(
     60/20/20 stratified and seeded, evaluates on the test part and fine-tunes on the train part.
     On the model's own training file the holdout split is the training split (the schema records
     its seed), so the test AUC matches the one reported at training time.
+
+    ``missing`` is the user's handling of missing or infinite inputs ("drop", "impute",
+    "pass_through"; see ``core.data.cleaning``), recorded on ``Workspace.missing_values``;
+    pass-through is accepted only if the model returns finite scores on rows with NaN.
+    ``one_vs_rest`` reads a target with more than two outcomes as ``bad_value`` vs the rest.
     """
     schema = model.schema
     data = prepare_dataset(
         frame, target, bad_value,
         schema=schema, feature_columns=None if schema is not None else feature_columns,
-        n_inputs=model.n_inputs,
+        n_inputs=model.n_inputs, missing=missing, one_vs_rest=one_vs_rest,
     )
+    if data.missing.strategy == PASS_THROUGH:
+        data = data.with_missing(_probe(model, data))
     own_training_file = is_training_data(model, data_sha256)
     if eval_mode is None:
         eval_mode = EVAL_HOLDOUT if own_training_file else EVAL_ALL
@@ -118,5 +154,11 @@ def bind(
         note = f"Evaluated on all {data.n_rows} rows; choose a held-out split to enable fine-tuning."
     output = resolve_output(model, data.X, output_override)
     scores = predict_pbad(model.module, data.X[eval_idx], output.kind)
+    if data.missing.strategy == PASS_THROUGH and not np.isfinite(scores).all():
+        n_bad = int((~np.isfinite(scores)).sum())
+        raise DataError(
+            f"With missing values passed through, the model returns no finite score for {n_bad:,} evaluation row(s).",
+            "Choose drop or impute instead of pass-through.",
+        )
     return Workspace(model, data, output, eval_idx, train_idx, eval_mode, split_seed, note, scores)
 
