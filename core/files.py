@@ -45,5 +45,16 @@ def atomic_write_bytes(path: str | os.PathLike, payload: Payload) -> Path:
     return target
 
 
+def check_upload_size(data: bytes, limit: int, error: type[Exception], *, what: str, empty_hint: str, large_hint: str) -> None:
+    """Refuse an empty upload and one above ``limit`` (sizes in readable units) before anything parses it."""
+    from core.formatting import size_and_limit
+
+    if len(data) == 0:
+        raise error(f"The {what} is empty.", empty_hint)
+    if len(data) > limit:
+        size, cap = size_and_limit(len(data), limit)
+        raise error(f"The {what} is {size}, above the upload limit of {cap}.", large_hint)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))

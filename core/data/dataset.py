@@ -123,14 +123,7 @@ class _Input:
 
 
 def _schema_inputs(frame: pd.DataFrame, schema: FeatureSchema) -> list[_Input]:
-    absent = [c for c in schema.raw_columns if c not in frame.columns]
-    if absent:
-        shown = ", ".join(f"'{c}'" for c in absent[:8])
-        more = f" and {len(absent) - 8} more" if len(absent) > 8 else ""
-        raise DataError(
-            f"The dataset lacks {len(absent)} column(s) the model needs: {shown}{more}.",
-            "Upload the dataset with the model's original column names (see the model overview for the full list).",
-        )
+    schema.check_columns(frame.columns)
     out = []
     for f in schema.features:
         col = frame[f.name]

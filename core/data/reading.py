@@ -28,7 +28,7 @@ import pandas as pd
 
 from core.data.columns import HeaderChange, header_notes, normalise_header
 from core.errors import DataError
-from core.formatting import size_and_limit
+from core.files import check_upload_size
 from core.progress import Progress, report
 
 MAX_DATA_BYTES = 512 * 1024 * 1024
@@ -53,14 +53,9 @@ class Table:
 
 
 def _check_size(data: bytes, limit: int) -> None:
-    if len(data) == 0:
-        raise DataError("The data file is empty.", "Upload a CSV, Parquet or Excel file with a header row and data rows.")
-    if len(data) > limit:
-        size, cap = size_and_limit(len(data), limit)
-        raise DataError(
-            f"The data file is {size}, above the upload limit of {cap}.",
-            "Upload a sample of the rows (a few hundred thousand are plenty for validation).",
-        )
+    check_upload_size(data, limit, DataError, what="data file",
+                      empty_hint="Upload a CSV, Parquet or Excel file with a header row and data rows.",
+                      large_hint="Upload a sample of the rows (a few hundred thousand are plenty for validation).")
 
 
 def _binary() -> DataError:

@@ -173,21 +173,24 @@ class FeatureSchema:
                 specs.append(FeatureSpec(col, "categorical", categories=cats, mode=mode))
         return cls(tuple(specs), target, bad_value, split_seed)
 
+    def check_columns(self, columns) -> None:
+        """Refuse a dataset without every raw column the model needs, naming all of them."""
+        present = set(columns)
+        missing = [c for c in self.raw_columns if c not in present]
+        if missing:
+            raise DataError(
+                f"The dataset lacks {len(missing)} column(s) the model needs: {', '.join(repr(c) for c in missing)}.",
+                f"Upload the dataset with the model's original column names; the model reads {len(self.raw_columns)} "
+                f"columns: {', '.join(self.raw_columns)}.",
+            )
+
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Raw columns -> float32 input matrix; refuses what the model never saw, and missing values, with a reason.
 
         ``prepare_dataset`` is the path that offers a choice for missing values; this strict form
         is for callers that have already cleaned their rows (e.g. training scripts).
         """
-        missing = [c for c in self.raw_columns if c not in frame.columns]
-        if missing:
-            shown = ", ".join(f"'{c}'" for c in missing[:8])
-            more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
-            raise DataError(
-                f"The dataset lacks {len(missing)} column(s) the model needs: {shown}{more}.",
-                "Upload the dataset with the model's original column names (see the model "
-                "overview for the full list).",
-            )
+        self.check_columns(frame.columns)
         X = np.empty((len(frame), len(self.input_names)), dtype=np.float32)
         j = 0
         for f in self.features:

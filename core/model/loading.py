@@ -17,6 +17,7 @@ from torch import nn
 
 from core.data.schema import SCHEMA_FILE, FeatureSchema
 from core.errors import ModelError
+from core.files import check_upload_size
 from core.formatting import size_and_limit
 from core.hashing import sha256_hex
 from core.model.eager import LAYER_BUILDERS, rebuild_eager, structural_output_hint
@@ -125,14 +126,8 @@ _DAMAGED = (
 
 def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_BYTES) -> LoadedModel:
     """Load an uploaded TorchScript file; refuse pickles, damaged files and unsupported shapes."""
-    if len(data) == 0:
-        raise ModelError("The model file is empty.", "Upload the TorchScript (.pt) file again.")
-    if len(data) > max_bytes:
-        size, cap = size_and_limit(len(data), max_bytes)
-        raise ModelError(
-            f"The model file is {size}, above the upload limit of {cap}.",
-            "Credit-risk MLPs are far smaller; check that the right file was picked.",
-        )
+    check_upload_size(data, max_bytes, ModelError, what="model file", empty_hint="Upload the TorchScript (.pt) file again.",
+                      large_hint="Credit-risk MLPs are far smaller; check that the right file was picked.")
     if not data.startswith(b"PK"):
         if data[:1] == b"\x80":
             raise ModelError(
