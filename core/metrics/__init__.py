@@ -4,7 +4,12 @@ Shaped like scikit-learn's ``sklearn.metrics``: pure functions taking ``(y_true,
 inputs validated once at the door (``core.metrics._validation``), references in docstrings.
 """
 from core.metrics._validation import as_labels, as_scores, check_cutoff, check_rate
-from core.metrics.calibration import brier, log_loss, score_deciles
+from core.metrics.calibration import (
+    brier,
+    expected_calibration_error,
+    log_loss,
+    score_deciles,
+)
 from core.metrics.comparison import (
     HIGHER_IS_BETTER,
     METRIC_LABELS,
@@ -19,6 +24,7 @@ from core.metrics.decisions import (
     DEFAULT_LGD,
     Confusion,
     CutoffChoice,
+    DecisionRule,
     ExpectedLoss,
     Flips,
     confusion,
@@ -42,7 +48,7 @@ from core.metrics.stability import (
 )
 
 __all__ = [
-    "as_labels", "as_scores", "check_cutoff", "check_rate", "brier", "log_loss", "score_deciles", "HIGHER_IS_BETTER",
+    "as_labels", "as_scores", "check_cutoff", "check_rate", "brier", "expected_calibration_error", "log_loss", "score_deciles", "HIGHER_IS_BETTER",
     "METRIC_LABELS", "Comparison", "RiskMetrics", "compare", "metrics_frame", "risk_metrics", "spearman", "DEFAULT_LGD",
     "Confusion", "CutoffChoice", "DecisionRule", "ExpectedLoss", "Flips", "confusion", "cutoff_for_approval", "decline", "default_cutoff",
     "expected_loss", "flips", "resolve_cutoff", "strategy_curve", "DEFAULT_BOOTSTRAP", "DeltaCI", "bootstrap_deltas",
