@@ -14,6 +14,7 @@ from core.governance.reasons import (
     DEFAULT_REASONS,
     ReasonStability,
     adverse_action_reasons,
+    reason_overlap,
     top_reasons,
 )
 from core.governance.segments import (
@@ -30,6 +31,6 @@ from core.governance.segments import (
 
 __all__ = [
     "CHARACTERISTIC_BINS", "UNSEEN", "CharacteristicPSI", "OutOfTime", "characteristic_psi", "DEFAULT_REASONS",
-    "ReasonStability", "adverse_action_reasons", "top_reasons", "DEFAULT_BANDS", "FOUR_FIFTHS", "MISSING",
+    "ReasonStability", "adverse_action_reasons", "reason_overlap", "top_reasons", "DEFAULT_BANDS", "FOUR_FIFTHS", "MISSING",
     "SegmentFairness", "SegmentSpec", "Segmentation", "adverse_impact_ratios", "segment", "segment_fairness",
 ]
