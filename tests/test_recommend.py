@@ -133,6 +133,15 @@ def known_answer_book(net: nn.Module, n: int = 400) -> pd.DataFrame:
     return frame
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Candidates are tiny networks: one thread avoids OpenMP spin-waits on the shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def reference_rec(reference):
     return reference[0]
@@ -172,9 +181,10 @@ def test_search_returns_the_known_smallest_passing_setting(reference_rec):
     assert methods.loc["neuron_l1", "best_ratio"] == 0.5 and methods.loc["neuron_l1", "stopped_at"] == 0.53
     assert methods.loc["neuron_l2", "best_ratio"] == 0.5 and methods.loc["neuron_l2", "best_size"] == 81
     assert reference_rec.outcome("neuron_l1", 0.52).acceptable and not reference_rec.outcome("neuron_l1", 0.53).acceptable
-    # 9 % is the first ratio that drops one of the 6 inputs (round(0.09 · 6) = 1), and every input matters
-    assert reference_rec.blockers["input_features"].startswith("even at 9% it fails")
+    # input pruning fails at its first grid ratio, and below it nothing can beat the verified 81 parameters
+    assert reference_rec.blockers["input_features"].startswith("at 10%, the smallest ratio tried that makes it smaller")
     assert methods.loc["input_features", "stopped_by"] in reference_rec.blockers["input_features"]
+    assert methods.loc["input_features", "note"].startswith("not refined between 0% and 10%")
     assert "neuron_l1" not in reference_rec.blockers and reference_rec.summary.startswith("Smallest model that passes")
 
 
@@ -233,11 +243,21 @@ def test_nothing_passing_names_the_blocker_of_each_method(known):
                     model_bytes=data)
     assert rec.winner is None
     assert set(rec.blockers) == {"input_features", "random"}
-    assert rec.blockers["input_features"].startswith("even at 9% it fails")
+    assert rec.blockers["input_features"].startswith("at 9%, the smallest ratio tried that makes it smaller, it fails")
     assert "no ratio tried makes the model smaller on stored parameters (masked pruning)" == rec.blockers["random"]
     assert rec.summary.startswith("No pruned setting that makes the model smaller on stored parameters passes")
     for label in ("Input variables (structured)", "Random weights (baseline)"):
         assert label in rec.summary
+
+
+def test_an_exhaustive_search_refines_every_method_and_finds_the_same_winner(known, reference_rec):
+    ws, data = known
+    rec = recommend(ws, POLICY, InProcess(), model_bytes=data,
+                    settings=SearchSettings(axis="parameters", methods=("neuron_l1", "input_features"), exhaustive=True))
+    assert (rec.winner.method, rec.winner.ratio) == (reference_rec.winner.method, reference_rec.winner.ratio)
+    # 9 % is the first ratio that drops one of the 6 inputs (round(0.09 · 6) = 1), and every input matters
+    assert rec.blockers["input_features"].startswith("at 9%, the smallest ratio tried that makes it smaller, it fails")
+    assert rec.method_frame().set_index("method").loc["input_features", "note"] == ""
 
 
 def test_an_original_that_fails_the_policy_is_said_plainly(known):

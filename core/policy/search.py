@@ -4,7 +4,9 @@ The question a credit committee is asked is not "is 50 % acceptable?" but "what 
 model we may ship, and why is it safe?". Per method the search
   1. evaluates a coarse grid of ratios (one batch, every method at once, parallel on the executor),
   2. refines by bisection between the largest passing grid ratio and the next grid ratio above it
-     down to 1 % (each round one batch of one ratio per method still open),
+     down to 1 % (each round one batch of one ratio per method still open); a method stops being
+     refined once even its smallest possible model in the bracket is larger than a verified passing
+     model of any method (sizes shrink as the ratio grows), unless ``exhaustive`` is set,
 and then picks, among every candidate that passed, the smallest on the chosen size axis (ties: the
 better ΔAUC, then the method order, then the smaller ratio). Metrics are only *nearly* monotone in
 the ratio, so the bracketing only decides where to look: every reported candidate was pruned,
@@ -91,7 +93,8 @@ class SearchSettings:
     ``axis`` is what "smallest" means: ``nonzeros`` (non-zero parameters), ``parameters`` (stored
     parameters), ``file_bytes`` (the exported TorchScript file) or ``input_variables`` (variables the
     model still reads: the data-cost view). ``seeds`` seed the pruning (random methods) and the
-    fine-tuning; a ratio passes only when every seed passes.
+    fine-tuning; a ratio passes only when every seed passes. ``exhaustive`` refines every method to
+    1 % even where it can no longer beat a verified passing model (a complete per-method table, slower).
     """
 
     axis: str = NONZEROS
@@ -99,9 +102,12 @@ class SearchSettings:
     grid: tuple[float, ...] = DEFAULT_GRID
     seeds: tuple[int, ...] = (0,)
     fine_tune: FineTuneSpec | None = None
+    exhaustive: bool = False
 
     def __post_init__(self) -> None:
         check_axis(self.axis)
+        if not isinstance(self.exhaustive, bool):
+            raise SpecError("The 'exhaustive' search setting must be true or false.", "Use False (the default) or True.")
         methods = tuple(self.methods) or method_keys()
         for m in methods:
             get_method(m)
@@ -129,6 +135,7 @@ class SearchSettings:
     def to_dict(self) -> dict:
         return {"axis": self.axis, "axis_label": SIZE_AXES[self.axis], "methods": list(self.methods),
                 "grid": list(self.grid), "resolution": _RESOLUTION / 100, "seeds": list(self.seeds),
+                "exhaustive": self.exhaustive,
                 "fine_tune": None if self.fine_tune is None else {k: v for k, v in vars(self.fine_tune).items() if k != "seed"}}
 
 
@@ -478,18 +485,40 @@ def recommend(
             hi = above[0]
             brackets[m] = (lo, hi)
 
-        def worth(m: str, lo: int, hi: int) -> bool:
+        def size_at(m: str, p: int) -> int | None:
+            sizes = [o.measurements.size_on(axis) for o in at(m, p) if o.measurements is not None]
+            return min(sizes) if sizes else None
+
+        def best_so_far() -> int | None:
+            """The smallest verified passing size (every seed passed) that beats the original, if any."""
+            sizes = [size_at(m, p) for (m, p) in {(c.method, c.percent) for c in results if c.percent > 0}
+                     if passes(m, p)]
+            sizes = [x for x in sizes if x is not None and x < original_size]
+            return min(sizes) if sizes else None
+
+        original_size = baseline.measurements.original_size_on(axis) if baseline.measurements is not None else 0
+
+        def worth(m: str, lo: int, hi: int, best: int | None) -> bool:
+            """Refine (lo, hi) unless no ratio inside can be a smaller passing model than one already verified.
+
+            Sizes shrink as the ratio grows, so every ratio inside is at least as large as ``hi``: when
+            the two ends have the same size nothing inside can differ, and (unless ``exhaustive``) when
+            ``hi`` is already larger than a verified passing model, nothing inside can win.
+            """
             if hi - lo <= _RESOLUTION:
                 return False
-            hi_out = at(m, hi)[0].measurements
-            if hi_out is None:
+            hi_size = size_at(m, hi)
+            if hi_size is None:
                 return True
-            lo_size = hi_out.original_size_on(axis) if lo == 0 else at(m, lo)[0].measurements.size_on(axis)
-            return hi_out.size_on(axis) < lo_size  # nothing in between can be smaller than lo if the ends are equal
+            lo_size = original_size if lo == 0 else size_at(m, lo)
+            if lo_size is not None and hi_size >= lo_size:
+                return False
+            return settings.exhaustive or best is None or hi_size <= best
 
         step = 0
         while True:
-            open_ = {m: b for m, b in brackets.items() if worth(m, *b)}
+            best = best_so_far()
+            open_ = {m: b for m, b in brackets.items() if worth(m, *b, best)}
             if not open_:
                 break
             step += 1
@@ -500,16 +529,27 @@ def recommend(
             for m, mid in mids.items():
                 lo, hi = brackets[m]
                 brackets[m] = (mid, hi) if passes(m, mid) else (lo, mid)
+        notes: dict[str, str] = {}
+        best = best_so_far()
+        for m, (lo, hi) in brackets.items():
+            if hi - lo > _RESOLUTION:
+                hi_size = size_at(m, hi)
+                lo_size = original_size if lo == 0 else size_at(m, lo)
+                if hi_size is not None and lo_size is not None and hi_size >= lo_size:
+                    notes[m] = f"{lo}% and {hi}% give the same size, so the ratios between were not tried"
+                else:
+                    notes[m] = (f"not refined between {lo}% and {hi}%: even {hi}% ({hi_size:,}) is larger than "
+                                f"a verified passing model ({best:,})")
     finally:
         _forget(payload.key)
 
-    return _assemble(ws, policy, settings, payload, baseline, results, order, rounds,
+    return _assemble(ws, policy, settings, payload, baseline, results, order, rounds, notes,
                      {"baseline_s": round(baseline_s, 3), "total_s": round(time.perf_counter() - started, 3)})
 
 
 def _assemble(ws: Workspace, policy: Policy, settings: SearchSettings, payload: SearchPayload, baseline: Outcome,
               results: dict[Candidate, Outcome], order: list[tuple[str, Candidate]], rounds: list[dict],
-              timings: dict) -> Recommendation:
+              notes: dict[str, str], timings: dict) -> Recommendation:
     axis, seeds = settings.axis, settings.seeds
     axis_label = SIZE_AXES[axis].lower()
     by_ratio: dict[tuple[str, int], list[Outcome]] = {}
@@ -563,15 +603,18 @@ def _assemble(ws: Workspace, policy: Policy, settings: SearchSettings, payload: 
                "state": None if best is None else best.measurements.state,
                "stopped_at": None if stopped is None else stopped / 100,
                "stopped_by": "" if stop_out is None else stop_out.blocking_label,
-               "stopped_because": "" if stop_out is None else stop_out.blocking_sentence, "blocked_by": ""}
+               "stopped_because": "" if stop_out is None else stop_out.blocking_sentence, "blocked_by": "",
+               "note": notes.get(m, "")}
         if best is None:
             errors = [o for p in ratios for o in outs_m[p] if o.verdict is None]
             if ratios and len(errors) == len(ratios) * len(seeds):
                 why = f"it cannot run on this model: {errors[0].error}"
             elif not baseline.acceptable and stop_out is None:
                 why = f"the original model itself fails: {baseline.blocking_sentence}"
-            elif stop_out is not None:
+            elif stop_out is not None and stopped == _RESOLUTION:
                 why = f"even at {stopped}% it fails. {stop_out.blocking_sentence}"
+            elif stop_out is not None:
+                why = f"at {stopped}%, the smallest ratio tried that makes it smaller, it fails. {stop_out.blocking_sentence}"
             elif ratios:
                 states = sorted({o.measurements.state for p in ratios for o in outs_m[p] if o.measurements is not None})
                 why = f"no ratio tried makes the model smaller on {axis_label} ({'/'.join(states)} pruning)"
@@ -582,7 +625,7 @@ def _assemble(ws: Workspace, policy: Policy, settings: SearchSettings, payload: 
         rows.append(row)
     methods = pd.DataFrame(rows, columns=["method", "method_label", "tried", "best_ratio", "best_seed", "best_size",
                                           "best_delta_auc", "state", "stopped_at", "stopped_by", "stopped_because",
-                                          "blocked_by"])
+                                          "blocked_by", "note"])
 
     table = []
     for stage, c in order:
