@@ -6,15 +6,15 @@ not applicable without segment columns / a later sample) and the default search 
 grid 10/30/50/70/90 %, bisection to 1 %, size axis = non-zero parameters):
 
   1. no fine-tuning, one seed, in-process executor: wall time of ``recommend`` from a bound
-     workspace to the answer, median of 3 runs, with torch on 1 thread (the RESULT: candidates are
-     tiny networks, and on a busy 2-core machine torch's OpenMP threads spin-wait against each
-     other) and, for comparison, with torch's default threads;
+     workspace to the answer, median of 3 runs, with torch and numpy's BLAS on 1 thread (the
+     RESULT: candidates are tiny networks, and on a busy 2-core machine OpenMP/OpenBLAS threads
+     spin-wait against each other) and, for comparison, with their default threads;
   2. fine-tuning every candidate (5 epochs, default ``FineTuneSpec``) with 2 seeds (a ratio
      passes only if both seeds pass): wall time with a process pool of 1 worker vs 2 workers,
      and the speed-up. ``core.execution`` (the shared executor) has not landed on this branch,
      so both pools are ``concurrent.futures.ProcessPoolExecutor`` (spawn) behind a stand-in with
      the same ``map(fn, tasks, *, shared, progress, cancel)`` contract: the payload goes to each
-     worker once (initializer), workers run torch on 1 thread, and both pools are started and
+     worker once (initializer), workers run torch and BLAS on 1 thread, and both pools are started and
      warmed (imports + payload) before timing, as a long-lived executor would be. Both runs must
      give the same recommendation.
 
@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import torch
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -75,6 +76,9 @@ class InProcess:
 _WORKER: dict = {}
 
 
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def _install(fn, shared) -> None:
     torch.set_num_threads(1)
     _WORKER["fn"], _WORKER["shared"] = fn, shared
@@ -93,6 +97,7 @@ class ProcessPool:
     def map(self, fn, tasks, *, shared=None, progress=None, cancel=None):
         if self.pool is None or self.key != shared.key:
             self.close()
+            os.environ.update(ONE_THREAD)  # workers inherit it: no BLAS/OpenMP thread pools spinning against each other
             self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
                                                initializer=_install, initargs=(fn, shared))
             self.key = shared.key
@@ -141,10 +146,11 @@ def main() -> None:
     for threads in (1, default_threads):
         torch.set_num_threads(threads)
         times = []
-        for _ in range(REPEATS):
-            t = time.perf_counter()
-            rec = recommend(ws, policy, InProcess(), settings=plain, model_bytes=data)
-            times.append(time.perf_counter() - t)
+        with threadpool_limits(limits=threads):  # numpy's OpenBLAS alike
+            for _ in range(REPEATS):
+                t = time.perf_counter()
+                rec = recommend(ws, policy, InProcess(), settings=plain, model_bytes=data)
+                times.append(time.perf_counter() - t)
         medians[threads] = statistics.median(times)
         print(f"1. no fine-tuning, 1 seed, in-process, torch on {threads} thread(s): {medians[threads]:.2f} s median of "
               f"{REPEATS} ({', '.join(f'{x:.2f}' for x in times)}); {rec.n_candidates} candidates, "

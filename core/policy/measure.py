@@ -32,7 +32,14 @@ from core.metrics.comparison import compare
 from core.metrics.decisions import CutoffChoice, DecisionRule, decline
 from core.model.layers import SelectInputs
 from core.model.outputs import predict_pbad
-from core.policy.criteria import METRICS, NEEDS_OOT, NEEDS_SEGMENTS, Policy
+from core.policy.criteria import (
+    DELTA,
+    METRICS,
+    NEEDS_OOT,
+    NEEDS_SEGMENTS,
+    Policy,
+    format_value,
+)
 from core.prune.result import PruneResult
 from core.prune.structure import is_linear
 from core.workspace.binding import Workspace
@@ -268,6 +275,11 @@ class Measurements:
                              for k in _CRITERION_METRICS], columns=["metric", "label", "value", "note"])
 
 
+def _interval_note(ci, where: str) -> str:
+    return (f"ΔAUC {format_value(ci.delta, DELTA)}, 95 % interval {format_value(ci.low, DELTA)} to "
+            f"{format_value(ci.high, DELTA)} from {ci.resamples} paired resamples, seed {ci.seed}, {where}")
+
+
 def _nan_note(value: float, why: str, notes: dict, metric: str) -> float:
     if not math.isfinite(value):
         notes[metric] = why
@@ -286,7 +298,7 @@ def _fairness(ws: Workspace, scores: np.ndarray, base: Baseline, notes: dict) ->
     else:
         worst = f.loc[f["air_pruned"].idxmin()]
         min_air = float(worst["air_pruned"])
-        notes["min_air"] = f"lowest: {label(worst)} at {min_air:.3f} (original {float(worst['air_original']):.3f})"
+        notes["min_air"] = f"lowest: {label(worst)} at {min_air:.3f}, original {float(worst['air_original']):.3f}"
     undefined_o = [t.column for t in sf.tables if not all(math.isfinite(r.air_original) for r in t.rows)]
     if undefined or undefined_o:
         col = (undefined or undefined_o)[0]
@@ -309,7 +321,7 @@ def _reasons(ws: Workspace, pruned: PrunedModel, base: Baseline, notes: dict) ->
     attr_p = attributions_for(ws, pruned, base.explain)
     rs = adverse_action_reasons_for(ws, pruned.scores, base.attributions_original, attr_p, base.cutoff.cutoff,
                                     k=base.policy.reason_k)
-    notes["reason_overlap"] = (f"top-{rs.k} reasons of {rs.n_assessed} declined applicants ({base.explain_note}); "
+    notes["reason_overlap"] = (f"top-{rs.k} reasons of {rs.n_assessed} declined applicants, {base.explain_note}; "
                                f"same top reason for {rs.same_top1_share:.0%}; explainer: {attr_p.label}")
     return float(rs.top_k_overlap_share), rs.n_assessed
 
@@ -330,8 +342,7 @@ def _oot(pruned: PrunedModel, ws: Workspace, base: Baseline, notes: dict) -> dic
     out["oot_psi"] = float(c.psi.value)
     if need_ci:
         out["oot_delta_auc_low"] = float(c.ci["auc"].low)
-        notes["oot_delta_auc_low"] = (f"ΔAUC {c.delta('auc'):+.4f}, 95 % interval [{c.ci['auc'].low:+.4f}, "
-                                      f"{c.ci['auc'].high:+.4f}] on {oot.n_rows} out-of-time rows")
+        notes["oot_delta_auc_low"] = _interval_note(c.ci["auc"], f"on {oot.n_rows} out-of-time rows")
     else:
         notes["oot_delta_auc_low"] = "not computed: no enabled criterion reads it"
     return out
@@ -359,14 +370,14 @@ def measure(ws: Workspace, pruned: PrunedModel, base: Baseline) -> Measurements:
     if need_ci:
         ci = comp.ci["auc"]
         values.update(delta_auc_low=ci.low, delta_auc_high=ci.high)
-        notes["delta_auc_low"] = (f"ΔAUC {ci.delta:+.4f}, 95 % interval [{ci.low:+.4f}, {ci.high:+.4f}] "
-                                  f"({ci.resamples} paired resamples, seed {ci.seed})")
+        notes["delta_auc_low"] = _interval_note(ci, f"on {o.n} evaluation rows")
     else:
         notes["delta_auc_low"] = "not computed: no enabled criterion reads it"
-    notes["delta_ece"] = f"ECE {base.ece_original:.4f} → {ece_p:.4f} ({policy.ece_bins} equal-count bins)"
+    notes["delta_ece"] = f"ECE {base.ece_original:.4f} → {ece_p:.4f} over {policy.ece_bins} equal-count bins"
     notes["approval_rate_change"] = f"approval rate {o.approval_rate:.1%} → {p.approval_rate:.1%}"
-    notes["flip_share"] = (f"{comp.flips.count} of {comp.flips.n} decisions change ({comp.flips.good_declined} goods newly "
-                           f"declined, {comp.flips.bad_approved} bads newly approved)")
+    f = comp.flips
+    notes["flip_share"] = (f"{f.count} of {f.n} decisions change: {f.good_declined} goods and {f.bad_declined} bads newly "
+                           f"declined, {f.good_approved} goods and {f.bad_approved} bads newly approved")
     abr = p.approved_bad_rate - o.approved_bad_rate
     who = "pruned" if not math.isfinite(p.approved_bad_rate) else "original"
     values["delta_approved_bad_rate"] = _nan_note(

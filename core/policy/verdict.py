@@ -73,11 +73,11 @@ def _judge(c: Criterion, m: Measurements) -> CriterionResult:
         status, sentence = FAILED, f"{label} fails: {note or 'the number is undefined on these applicants'}."
     elif c.passes(value):
         status = PASSED
-        sentence = f"{label} passes: {format_value(value, c.unit)} is {limit} ({note})." if note else \
+        sentence = f"{label} passes: {format_value(value, c.unit)} is {limit} — {note}." if note else \
             f"{label} passes: {format_value(value, c.unit)} is {limit}."
     else:
         status = FAILED
-        sentence = f"{label} fails: {format_value(value, c.unit)} is not {limit} ({note})." if note else \
+        sentence = f"{label} fails: {format_value(value, c.unit)} is not {limit} — {note}." if note else \
             f"{label} fails: {format_value(value, c.unit)} is not {limit}."
     return CriterionResult(c.key, label, c.group, c.metric, c.comparator, c.threshold, c.unit,
                            None if value is None else float(value), status, sentence, c.why)
