@@ -260,6 +260,19 @@ def test_an_exhaustive_search_refines_every_method_and_finds_the_same_winner(kno
     assert rec.method_frame().set_index("method").loc["input_features", "note"] == ""
 
 
+def test_a_method_that_cannot_run_on_the_model_says_so():
+    net = nn.Sequential(nn.Linear(6, 1))  # logistic regression: no hidden neurons to remove
+    with torch.no_grad():
+        net[0].weight.copy_(torch.tensor([[1.0, -1.0, 0.5, -0.5, 0.8, 0.01]]))
+    scripted = torch.jit.script(net.eval())
+    data = model_bytes(scripted)
+    ws = bind(load_model(data), known_answer_book(scripted, 300), "default", "1", feature_columns=INPUTS, eval_mode="all")
+    rec = recommend(ws, POLICY, InProcess(), settings=SearchSettings(methods=("neuron_l1",), grid=(0.5,)), model_bytes=data)
+    assert rec.baseline.acceptable and rec.winner is None
+    assert rec.blockers["neuron_l1"].startswith("it cannot run on this model: The model has no hidden layer")
+    assert rec.to_frame().loc[1, "error"] != ""
+
+
 def test_an_original_that_fails_the_policy_is_said_plainly(known):
     ws, data = known
     impossible = Criterion("parity_above_one", "Parity above one", "fairness", "min_air", ">=", 1.01)

@@ -53,13 +53,14 @@ from core.policy.measure import (
 from core.policy.verdict import Verdict, evaluate
 from core.progress import Progress, report
 from core.prune.finetune import FineTuneSpec, fine_tune
-from core.prune.methods import get_method, method_keys, method_label
+from core.prune.methods import MAGNITUDE_LAYER, get_method, method_keys, method_label
 from core.prune.spec import MAX_RATIO, PruneSpec
 from core.workspace.binding import Workspace
 from core.workspace.governance import prepare_oot
 from core.workspace.operations import prune_workspace, scored
 
 DEFAULT_GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
+BASELINE_METHOD = MAGNITUDE_LAYER  # runs on every model with a Linear layer; at ratio 0 it is the original
 MAX_SEEDS = 10
 _RESOLUTION = 1  # percent
 
@@ -463,11 +464,14 @@ def recommend(
         methods, seeds, grid = settings.methods, settings.seeds, settings.grid_percents
         at = lambda m, p: [results[Candidate(m, p, s, ft)] for s in seeds]
         passes = lambda m, p: all(o.acceptable for o in at(m, p))
-        base_task = Candidate(methods[0], 0, seeds[0], None)
+        base_task = Candidate(BASELINE_METHOD, 0, seeds[0], None)  # ratio 0: the original's own function
         grid_tasks = [Candidate(m, p, s, ft) for m in methods for p in grid for s in seeds]
         worst_refine = len(methods) * len(seeds) * max(_rounds_needed(b - a) for a, b in zip((0, *grid), grid))
         run("grid", [base_task, *grid_tasks], worst_refine)
         baseline = results[base_task]
+        if baseline.verdict is None:
+            raise SpecError(f"The original model cannot be judged against the policy: {baseline.error}",
+                            "Fix the data or the model before searching.")
         lower_ok = baseline.acceptable
         axis = settings.axis
 
@@ -491,9 +495,9 @@ def recommend(
 
         def best_so_far() -> int | None:
             """The smallest verified passing size (every seed passed) that beats the original, if any."""
-            sizes = [size_at(m, p) for (m, p) in {(c.method, c.percent) for c in results if c.percent > 0}
-                     if passes(m, p)]
-            sizes = [x for x in sizes if x is not None and x < original_size]
+            sizes = [_ship(at(m, p)).measurements.size_on(axis)
+                     for (m, p) in {(c.method, c.percent) for c in results if c.percent > 0} if passes(m, p)]
+            sizes = [x for x in sizes if x < original_size]
             return min(sizes) if sizes else None
 
         original_size = baseline.measurements.original_size_on(axis) if baseline.measurements is not None else 0
@@ -633,7 +637,8 @@ def _assemble(ws: Workspace, policy: Policy, settings: SearchSettings, payload: 
         mm = o.measurements
         outs = by_ratio.get((c.method, c.percent), [o])
         table.append({
-            "stage": "original" if c.percent == 0 else stage, "method": c.method, "method_label": method_label(c.method),
+            "stage": "original" if c.percent == 0 else stage, "method": "" if c.percent == 0 else c.method,
+            "method_label": "original model (no pruning)" if c.percent == 0 else method_label(c.method),
             "ratio": c.ratio, "seed": c.seed, "fine_tuned": c.fine_tune is not None and c.percent > 0,
             "state": None if mm is None else mm.state,
             "nonzeros": None if mm is None else mm.size["nonzeros"], "parameters": None if mm is None else mm.size["parameters"],
