@@ -13,7 +13,7 @@ import pytest
 
 from core.data import read_table
 from core.errors import RiskPruneError, SpecError
-from core.governance import reason_overlap
+from core.governance import SegmentSpec, reason_overlap
 from core.metrics import DecisionRule, bootstrap_deltas, expected_calibration_error, psi
 from core.metrics.ranking import _auc_kernel, _ks_kernel
 from core.model import load_model
@@ -336,6 +336,21 @@ def test_fairness_numbers_match_a_hand_computation(ws):
     assert m.min_air == pytest.approx(worst_air, abs=1e-12)
     assert m.max_air_drop == pytest.approx(worst_drop, abs=1e-12)
     assert "lowest:" in m.note("min_air")
+
+
+def test_segments_with_the_governance_pages_bands_are_judged_on_those_bands(ws):
+    pruned = prune_workspace(ws, PruneSpec.make("neuron_l1", 0.5))
+    base = baseline_for(ws, FAST, segments=[SegmentSpec("age_in_years", edges=(30.0,))])
+    m = measure(ws, pruned, base)
+    young = (eval_frame(ws)["age_in_years"] < 30).to_numpy()
+    c = base.cutoff.cutoff
+    rate = lambda s, g: float((s[g] < c).mean())
+    ap_o = [rate(ws.original_scores, young), rate(ws.original_scores, ~young)]
+    ap_p = [rate(pruned.scores, young), rate(pruned.scores, ~young)]
+    air_o = [a / max(ap_o) for a in ap_o]
+    air_p = [a / max(ap_p) for a in ap_p]
+    assert m.min_air == pytest.approx(min(air_p), abs=1e-12)
+    assert m.max_air_drop == pytest.approx(max(o - p for o, p in zip(air_o, air_p)), abs=1e-12)
 
 
 def test_out_of_time_criteria_on_the_evaluation_rows_repeat_the_in_sample_numbers(ws):

@@ -26,6 +26,7 @@ from core.data.dataset import Dataset
 from core.errors import DataError, MetricError, SpecError
 from core.explain.attributions import Attributions
 from core.explain.sample import ExplainSample, draw_sample
+from core.governance.segments import SegmentSpec
 from core.hashing import digest
 from core.metrics.calibration import expected_calibration_error
 from core.metrics.comparison import compare
@@ -111,7 +112,7 @@ class Baseline:
     policy: Policy
     decision: DecisionRule
     cutoff: CutoffChoice
-    segments: tuple[str, ...]
+    segments: tuple[SegmentSpec, ...]
     ece_original: float
     n_variables: int
     explain: ExplainSample | None  # the declined applicants explained for adverse-action reasons
@@ -142,25 +143,29 @@ def _explain_sample(ws: Workspace, cutoff: float, policy: Policy) -> tuple[Expla
     return ExplainSample(rows=declined, background=background, seed=policy.explain_seed, n_available=n), note
 
 
-def _check_segments(ws: Workspace, segments: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(segments, str):
+def check_segments(ws: Workspace, segments: Sequence[str | SegmentSpec]) -> tuple[SegmentSpec, ...]:
+    """Segment columns as ``SegmentSpec``s (a bare name gets the default quantile bands), checked against the data."""
+    if isinstance(segments, (str, SegmentSpec)):
         segments = [segments]
-    cols = tuple(dict.fromkeys(str(s) for s in segments))
+    specs = tuple(dict.fromkeys(s if isinstance(s, SegmentSpec) else SegmentSpec(str(s)) for s in segments))
+    cols = [s.column for s in specs]
     missing = [c for c in cols if c not in ws.data.frame.columns]
     if missing:
         raise DataError(f"The data has no column '{missing[0]}' to segment by.",
                         f"Pick segment columns of the evaluation data ({', '.join(map(str, list(ws.data.frame.columns)[:12]))}…).")
     if ws.data.target in cols:
         raise DataError(f"'{ws.data.target}' is the target, not a segment of applicants.", "Pick another column to segment by.")
-    return cols
+    return specs
 
 
-def baseline_for(ws: Workspace, policy: Policy, *, decision: DecisionRule | None = None, segments: Sequence[str] = (),
+def baseline_for(ws: Workspace, policy: Policy, *, decision: DecisionRule | None = None,
+                 segments: Sequence[str | SegmentSpec] = (),
                  oot: pd.DataFrame | Dataset | None = None) -> Baseline:
     """Everything about the original model a verdict needs, for this policy and these choices.
 
     ``decision`` is the cutoff rule (default: decline as many as the data has bad ones),
-    ``segments`` the raw columns fairness is judged on (none: fairness is not applicable),
+    ``segments`` the raw columns fairness is judged on, by name (default quantile bands) or as
+    ``SegmentSpec`` with the Governance page's bands (none: fairness is not applicable),
     ``oot`` a later sample as a raw table (prepared like the evaluation data) or an already
     prepared ``Dataset`` (none: the out-of-time criteria are not applicable).
     """
@@ -168,7 +173,7 @@ def baseline_for(ws: Workspace, policy: Policy, *, decision: DecisionRule | None
         raise SpecError("The acceptance policy is missing.", "Pass a core.policy.Policy (default_policy()).")
     decision = decision if decision is not None else DecisionRule()
     cutoff = decision.resolve(ws.y_eval, ws.original_scores)
-    segs = _check_segments(ws, segments)
+    segs = check_segments(ws, segments)
     explain, attr, note = None, None, ""
     if policy.needs_metric("reason_overlap"):
         explain, note = _explain_sample(ws, cutoff.cutoff, policy)
@@ -181,7 +186,7 @@ def baseline_for(ws: Workspace, policy: Policy, *, decision: DecisionRule | None
             raise DataError(f"The out-of-time rows have {oot_data.X.shape[1]} inputs, the model {ws.data.X.shape[1]}.",
                             "Prepare them with core.workspace.prepare_oot.")
         oot_scores = predict_pbad(ws.model.module, oot_data.X, ws.output.kind)
-    key = digest([ws.key, policy.key, decision.key, "\x1e".join(segs),
+    key = digest([ws.key, policy.key, decision.key, repr(segs),
                   "" if oot_data is None else oot_data.fingerprint], length=32)
     return Baseline(
         policy=policy, decision=decision, cutoff=cutoff, segments=segs,

@@ -35,6 +35,7 @@ import pandas as pd
 
 from core.data.dataset import Dataset
 from core.errors import ModelError, RiskPruneError, SpecError
+from core.governance.segments import SegmentSpec
 from core.hashing import digest, sha256_hex
 from core.metrics.decisions import DecisionRule
 from core.model.loading import load_model
@@ -48,6 +49,7 @@ from core.policy.measure import (
     Measurements,
     baseline_for,
     check_axis,
+    check_segments,
     measure,
 )
 from core.policy.verdict import Verdict, evaluate
@@ -206,13 +208,13 @@ class SearchPayload:
     workspace: dict
     policy_json: str
     decision: DecisionRule
-    segments: tuple[str, ...]
+    segments: tuple[SegmentSpec, ...]
     oot: Dataset | None
     key: str
 
 
 def payload_for(ws: Workspace, policy: Policy, *, model_bytes: bytes | None = None, decision: DecisionRule | None = None,
-                segments: Sequence[str] = (), oot: pd.DataFrame | Dataset | None = None) -> SearchPayload:
+                segments: Sequence[str | SegmentSpec] = (), oot: pd.DataFrame | Dataset | None = None) -> SearchPayload:
     """The search's shared payload. ``model_bytes`` should be the uploaded file (its SHA-256 must match
     the workspace's model); without it the loaded model is serialised again."""
     if model_bytes is None:
@@ -227,8 +229,8 @@ def payload_for(ws: Workspace, policy: Policy, *, model_bytes: bytes | None = No
     oot_data = None if oot is None else (oot if isinstance(oot, Dataset) else prepare_oot(ws, oot))
     decision = decision if decision is not None else DecisionRule()
     fields_ = {f.name: getattr(ws, f.name) for f in fields(ws) if f.name != "model"}
-    segs = tuple(dict.fromkeys(str(s) for s in ([segments] if isinstance(segments, str) else segments)))
-    key = digest([got, ws.key, policy.key, decision.key, "\x1e".join(segs),
+    segs = check_segments(ws, segments)
+    key = digest([got, ws.key, policy.key, decision.key, repr(segs),
                   "" if oot_data is None else oot_data.fingerprint], length=32)
     return SearchPayload(model_bytes, ws.model.name, got, fields_, policy.to_json(indent=None), decision, segs, oot_data, key)
 
@@ -419,7 +421,7 @@ def recommend(
     settings: SearchSettings | None = None,
     model_bytes: bytes | None = None,
     decision: DecisionRule | None = None,
-    segments: Sequence[str] = (),
+    segments: Sequence[str | SegmentSpec] = (),
     oot: pd.DataFrame | Dataset | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
@@ -669,7 +671,8 @@ def _assemble(ws: Workspace, policy: Policy, settings: SearchSettings, payload: 
     all_settings = {**settings.to_dict(), "policy": policy.to_dict(), "policy_key": policy.key,
                     "decision": payload.decision.to_dict(),
                     "cutoff": baseline.measurements.cutoff if baseline.measurements is not None else None,
-                    "segments": list(payload.segments), "out_of_time_rows": 0 if payload.oot is None else payload.oot.n_rows,
+                    "segments": [{"column": g.column, "edges": None if g.edges is None else list(g.edges), "bands": g.bands}
+                                 for g in payload.segments], "out_of_time_rows": 0 if payload.oot is None else payload.oot.n_rows,
                     "workspace_key": ws.key, "model_sha256": payload.model_hash, "payload_key": payload.key}
     return Recommendation(winner, summary, baseline, tuple(results[c] for _, c in order), candidates, methods, blockers,
                           all_settings, timings)
