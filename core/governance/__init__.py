@@ -4,7 +4,7 @@ Pruning a production credit model is a model change; these answer what fair-lend
 model-risk reviewers ask beyond the headline metrics.
 """
 from core.governance.drift import CHARACTERISTIC_BINS, UNSEEN, CharacteristicPSI, OutOfTime, characteristic_psi
-from core.governance.reasons import DEFAULT_REASONS, ReasonStability, adverse_action_reasons, top_reasons
+from core.governance.reasons import DEFAULT_REASONS, ReasonStability, adverse_action_reasons, reason_overlap, top_reasons
 from core.governance.segments import (
     DEFAULT_BANDS,
     FOUR_FIFTHS,
@@ -19,6 +19,6 @@ from core.governance.segments import (
 
 __all__ = [
     "CHARACTERISTIC_BINS", "UNSEEN", "CharacteristicPSI", "OutOfTime", "characteristic_psi", "DEFAULT_REASONS",
-    "ReasonStability", "adverse_action_reasons", "top_reasons", "DEFAULT_BANDS", "FOUR_FIFTHS", "MISSING",
+    "ReasonStability", "adverse_action_reasons", "reason_overlap", "top_reasons", "DEFAULT_BANDS", "FOUR_FIFTHS", "MISSING",
     "SegmentFairness", "SegmentSpec", "Segmentation", "adverse_impact_ratios", "segment", "segment_fairness",
 ]

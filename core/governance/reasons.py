@@ -37,6 +37,18 @@ def top_reasons(values: np.ndarray, names: Sequence[str], k: int = DEFAULT_REASO
     return out
 
 
+def reason_overlap(original: Sequence[str], pruned: Sequence[str]) -> float:
+    """Share of one applicant's reasons both models give: |A ∩ B| / max(|A|, |B|) (1 when both are empty).
+
+    Order is ignored: a committee asks whether the declined applicant is told the same principal
+    reasons, and Regulation B does not require them ranked. Dividing by the longer list counts a
+    reason one model gives and the other drops as a miss on either side.
+    """
+    a, b = set(original), set(pruned)
+    longest = max(len(a), len(b))
+    return len(a & b) / longest if longest else 1.0
+
+
 @dataclass(frozen=True)
 class ReasonStability:
     """Principal reasons for the declined applicants, original vs pruned model, and how stable they are.
@@ -44,7 +56,8 @@ class ReasonStability:
     Reasons come from each model's own attributions of the same applicant. The compared
     applicants are those the *original* model declines among the explained rows (today's
     adverse-action population); whether the pruned model still declines them is a column.
-    Shares are NaN when no explained applicant is declined.
+    Shares are NaN when no explained applicant is declined. ``top_k_overlap_share`` is the mean,
+    over those applicants, of the share of their top-k reasons both models give (``reason_overlap``).
     """
 
     k: int
@@ -61,6 +74,7 @@ class ReasonStability:
     explainer_original: str = ""
     explainer_pruned: str = ""
     note: str = ""
+    top_k_overlap_share: float = float("nan")
 
     @property
     def n_assessed(self) -> int:
@@ -97,7 +111,7 @@ class ReasonStability:
 
 _APPLICANT_COLUMNS = [
     "row", "pd_original", "pd_pruned", "decision_pruned", "reasons_original", "reasons_pruned",
-    "top1_original", "top1_pruned", "same_top1", "same_set", "same_list", "n_reasons_original", "n_reasons_pruned",
+    "top1_original", "top1_pruned", "same_top1", "same_set", "same_list", "overlap", "n_reasons_original", "n_reasons_pruned",
 ]
 _REASON_COLUMNS = ["variable", "in_top_k_original", "in_top_k_pruned", "change", "top1_original", "top1_pruned"]
 
@@ -165,6 +179,7 @@ def adverse_action_reasons(
         "same_top1": np.array([first(a) == first(b) for a, b in zip(ro, rp)], dtype=bool),
         "same_set": np.array([set(a) == set(b) for a, b in zip(ro, rp)], dtype=bool),
         "same_list": np.array([a == b for a, b in zip(ro, rp)], dtype=bool),
+        "overlap": np.array([reason_overlap(a, b) for a, b in zip(ro, rp)], dtype=np.float64),
         "n_reasons_original": np.array([len(r) for r in ro], dtype=np.int64),
         "n_reasons_pruned": np.array([len(r) for r in rp], dtype=np.int64),
     }, columns=_APPLICANT_COLUMNS)
@@ -196,6 +211,7 @@ def adverse_action_reasons(
         n_declined_total=None if n_declined_total is None else int(n_declined_total),
         same_top1_share=float(applicants["same_top1"].mean()) if n else float("nan"),
         same_set_share=float(applicants["same_set"].mean()) if n else float("nan"),
+        top_k_overlap_share=float(applicants["overlap"].mean()) if n else float("nan"),
         applicants=applicants, reasons=reasons,
         explainer_original=attr_original.explainer, explainer_pruned=attr_pruned.explainer,
         note=" ".join(notes),

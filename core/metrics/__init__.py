@@ -5,7 +5,7 @@ inputs validated once at the door (``core.metrics._validation``), references in 
 validation statistics of a model change (DeLong, calibration tests, rank ordering) live beside them.
 """
 from core.metrics._validation import as_labels, as_scores, check_cutoff, check_rate
-from core.metrics.calibration import brier, log_loss, score_deciles
+from core.metrics.calibration import brier, expected_calibration_error, log_loss, score_deciles
 from core.metrics.calibration_tests import (
     CalibrationInTheLarge,
     GradeTests,
@@ -38,7 +38,7 @@ from core.metrics.ranking import auc, gini, ks, ks_threshold
 from core.metrics.stability import PSI_BANDS, PSI_SIGNIFICANT, PSIResult, psi, psi_band, psi_bands_text, psi_from_counts
 
 __all__ = [
-    "as_labels", "as_scores", "check_cutoff", "check_rate", "brier", "log_loss", "score_deciles", "HIGHER_IS_BETTER",
+    "as_labels", "as_scores", "check_cutoff", "check_rate", "brier", "expected_calibration_error", "log_loss", "score_deciles", "HIGHER_IS_BETTER",
     "METRIC_LABELS", "Comparison", "RiskMetrics", "compare", "metrics_frame", "risk_metrics", "spearman", "DEFAULT_LGD",
     "Confusion", "CutoffChoice", "DecisionRule", "ExpectedLoss", "Flips", "confusion", "cutoff_for_approval", "decline",
     "default_cutoff", "expected_loss", "flips", "resolve_cutoff", "strategy_curve", "DEFAULT_BOOTSTRAP", "DeltaCI",

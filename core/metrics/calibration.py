@@ -1,7 +1,10 @@
-"""How honest the probabilities are: Brier score, log-loss, and observed vs predicted by score decile.
+"""How honest the probabilities are: Brier score, log-loss, expected calibration error, and
+observed vs predicted by score decile.
 
 References: Brier (1950), "Verification of forecasts expressed in terms of probability", Monthly
-Weather Review 78; scikit-learn's ``log_loss`` (probabilities clipped to [eps, 1 − eps]).
+Weather Review 78; scikit-learn's ``log_loss`` (probabilities clipped to [eps, 1 − eps]);
+Naeini, Cooper & Hauskrecht (2015), "Obtaining well calibrated probabilities using Bayesian
+binning", AAAI (expected calibration error).
 """
 from __future__ import annotations
 
@@ -45,6 +48,44 @@ def log_loss(y_true: Any, y_score: Any) -> float:
     return _log_loss_kernel(y, s)
 
 
+def _equal_count_bins(s: np.ndarray, bins: int) -> np.ndarray:
+    """Bin of each score (0 = safest) in ``bins`` equal-count bins; tied scores share one bin.
+
+    Ties take their lowest rank, so a cutoff never splits applicants with the same score and the
+    assignment does not depend on row order (a bin may hold more or fewer rows than n / bins).
+    """
+    ranks = stats.rankdata(s, method="min") - 1
+    return np.minimum((ranks * bins) // len(s), bins - 1).astype(np.int64)
+
+
+def _check_bins(bins: Any) -> int:
+    bins = _as_count(bins, "number of score bins", "Use the usual 10 bins.")
+    if bins < 1:
+        raise SpecError(f"Score bands need at least 1 bin, got {bins}.", "Use the usual 10 bins.")
+    return bins
+
+
+def _ece_kernel(y: np.ndarray, s: np.ndarray, bins: int) -> float:
+    b = _equal_count_bins(s, bins)
+    observed = np.bincount(b, weights=y.astype(np.float64), minlength=bins)
+    predicted = np.bincount(b, weights=s, minlength=bins)
+    return float(np.abs(observed - predicted).sum() / len(s))  # Σ (n_b / n) · |ȳ_b − s̄_b|
+
+
+def expected_calibration_error(y_true: Any, y_score: Any, *, bins: int = 10) -> float:
+    """Expected calibration error: Σ_b (n_b / n) · |observed bad rate_b − mean P(bad)_b|.
+
+    The bins are equal-count bins of the score (Naeini, Cooper & Hauskrecht 2015, AAAI: "ECE"
+    with equal-frequency bins), so every bin rests on about n / bins applicants; tied scores are
+    never split. 0 means the predicted PDs match the observed default rates bin by bin; the
+    value is in probability units (0.02 = two points of default rate off on average).
+    """
+    y, s = check_y_score(y_true, y_score)
+    bins = _check_bins(bins)
+    _non_empty(y)
+    return _ece_kernel(y, s, bins)
+
+
 def score_deciles(y_true: Any, y_score: Any, bins: int = 10) -> pd.DataFrame:
     """Applicants in score deciles (1 = safest): count, bads, observed bad rate, mean predicted PD.
 
@@ -52,13 +93,10 @@ def score_deciles(y_true: Any, y_score: Any, bins: int = 10) -> pd.DataFrame:
     by decile; ties never split across deciles, so a decile can hold more or fewer rows.
     """
     y, s = check_y_score(y_true, y_score)
-    bins = _as_count(bins, "number of score bins", "Use the usual 10 bins.")
-    if bins < 1:
-        raise SpecError(f"Score bands need at least 1 bin, got {bins}.", "Use the usual 10 bins.")
+    bins = _check_bins(bins)
     if len(s) == 0:
         raise MetricError("There are no applicants to put into deciles.", "Pass at least one applicant.")
-    ranks = stats.rankdata(s, method="min") - 1  # ties share the lowest rank → same decile
-    decile = np.minimum((ranks * bins) // len(s), bins - 1).astype(int) + 1
+    decile = _equal_count_bins(s, bins) + 1  # ties share the lowest rank → same decile
     frame = pd.DataFrame({"decile": decile, "score": s, "bad": y})
     out = frame.groupby("decile").agg(
         applicants=("bad", "size"), bads=("bad", "sum"), mean_pd=("score", "mean"),
