@@ -34,15 +34,11 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 from threadpoolctl import threadpool_limits
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from core.data import read_table
 from core.model import load_model
@@ -50,6 +46,8 @@ from core.policy import SearchSettings, default_policy, evaluate_candidate, payl
 from core.policy.search import Candidate
 from core.prune import FineTuneSpec
 from core.workspace import bind
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
 SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"

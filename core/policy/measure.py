@@ -280,8 +280,8 @@ def _nan_note(value: float, why: str, notes: dict, metric: str) -> float:
     return value
 
 
-def _fairness(ws: Workspace, scores: np.ndarray, base: Baseline, notes: dict) -> tuple[float, float]:
-    sf = segment_fairness_for(ws, scores, base.cutoff.cutoff, list(base.segments))
+def _fairness(ws: Workspace, pruned: PrunedModel, base: Baseline, notes: dict) -> tuple[float, float]:
+    sf = segment_fairness_for(ws, pruned, base.cutoff.cutoff, tuple(base.segments))
     f = sf.to_frame()
     label = lambda r: f"{r['column']} = {r['segment']}"
     undefined = [t.column for t in sf.tables if not all(math.isfinite(r.air_pruned) for r in t.rows)]
@@ -352,7 +352,7 @@ def measure(ws: Workspace, pruned: PrunedModel, base: Baseline) -> Measurements:
     policy = base.policy
     notes: dict[str, str] = {}
     need_ci = policy.needs_metric("delta_auc_low")
-    comp = compare_workspace(ws, pruned, cutoff=base.cutoff.cutoff, bootstrap=policy.bootstrap_resamples if need_ci else 0,
+    comp = compare_workspace(ws, pruned, DecisionRule(cutoff=base.cutoff.cutoff), bootstrap=policy.bootstrap_resamples if need_ci else 0,
                              seed=policy.bootstrap_seed)
     o, p = comp.original, comp.pruned
     ece_p = expected_calibration_error(ws.y_eval, pruned.scores, bins=policy.ece_bins)
@@ -383,7 +383,7 @@ def measure(ws: Workspace, pruned: PrunedModel, base: Baseline) -> Measurements:
     needs = {k: m.needs for k, m in METRICS.items()}
     fairness_wanted = policy.needs_metric("min_air") or policy.needs_metric("max_air_drop")
     if base.segments and fairness_wanted:
-        values["min_air"], values["max_air_drop"] = _fairness(ws, pruned.scores, base, notes)
+        values["min_air"], values["max_air_drop"] = _fairness(ws, pruned, base, notes)
     n_reasons = 0
     if policy.needs_metric("reason_overlap"):
         values["reason_overlap"], n_reasons = _reasons(ws, pruned, base, notes)

@@ -45,12 +45,12 @@ from core.policy.criteria import Policy
 from core.policy.measure import NONZEROS, SIZE_AXES, Baseline, Measurements, baseline_for, check_axis, check_segments, measure
 from core.policy.verdict import Verdict, evaluate
 from core.progress import Progress, report
-from core.prune.finetune import FineTuneSpec, fine_tune
+from core.prune.finetune import FineTuneSpec
 from core.prune.methods import MAGNITUDE_LAYER, get_method, method_keys, method_label
 from core.prune.spec import MAX_RATIO, PruneSpec
 from core.workspace.binding import Workspace
 from core.workspace.governance import prepare_oot
-from core.workspace.operations import prune_workspace, scored
+from core.workspace.operations import Setting, prune_workspace
 
 DEFAULT_GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
 BASELINE_METHOD = MAGNITUDE_LAYER  # runs on every model with a Linear layer; at ratio 0 it is the original
@@ -271,10 +271,7 @@ def evaluate_candidate(shared: SearchPayload, task: Candidate) -> Outcome:
     started = time.perf_counter()
     ws, base = _context(shared)
     try:
-        pruned = prune_workspace(ws, task.spec)
-        ft = task.fine_tune_spec
-        if ft is not None:
-            pruned = scored(ws, fine_tune(pruned.result, ws.X_train, ws.y_train, ws.output.kind, ft))
+        pruned = prune_workspace(ws, Setting(task.spec, task.fine_tune_spec))
         m = measure(ws, pruned, base)
     except RiskPruneError as err:
         return Outcome(task, None, None, str(err), time.perf_counter() - started)

@@ -7,7 +7,7 @@ pruning it changed, and the report reuses what the pages already computed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,7 @@ import pandas as pd
 from core.cache import memoized
 from core.explain.attributions import Attributions, explain_rows
 from core.explain.sample import ExplainSample
+from core.hashing import digest
 from core.metrics.calibration import score_deciles
 from core.metrics.comparison import Comparison, compare
 from core.metrics.decisions import DecisionRule, strategy_curve
@@ -54,14 +55,14 @@ class PrunedModel:
 
     result: PruneResult
     scores: np.ndarray
+    key: str = field(init=False)  # the result's key and the scores' digest: equal key ⇔ equal model and scores
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", digest([self.result.key, np.ascontiguousarray(self.scores)], length=32))
 
     @property
     def fine_tuned(self) -> bool:
         return self.result.fine_tuned is not None
-
-    @property
-    def key(self) -> str:
-        return self.result.key
 
     @property
     def description(self) -> str:
