@@ -70,6 +70,8 @@ class PruneResult:
     # Fingerprint of the reference rows and groups that decided an input pruning ("" otherwise):
     # the same spec on other data can drop other variables, so the key must tell them apart.
     reference_key: str = ""
+    # The score map appended after pruning (and fine-tuning), when one was: its description and key.
+    alignment: dict | None = field(default=None, repr=False)
 
     @property
     def sparsity(self) -> float:
@@ -81,7 +83,8 @@ class PruneResult:
     def key(self) -> str:
         ft = json.dumps(self.fine_tuned, sort_keys=True, default=str) if self.fine_tuned else ""
         ref = f"|{self.reference_key}" if self.reference_key else ""
-        return hashlib.sha256(f"{self.model_hash}|{self.spec.key}{ref}|{ft}".encode()).hexdigest()[:32]
+        aligned = f"|aligned {self.alignment['key']}" if self.alignment else ""
+        return hashlib.sha256(f"{self.model_hash}|{self.spec.key}{ref}|{ft}{aligned}".encode()).hexdigest()[:32]
 
     def layer_frame(self):
         import pandas as pd

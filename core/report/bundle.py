@@ -30,7 +30,16 @@ from core.report.manifest import build_manifest, manifest_bytes
 from core.report.pdf import render_pdf
 from core.workspace.binding import Workspace
 from core.workspace.governance import reasons_for, segment_fairness_for
-from core.workspace.operations import PrunedModel, Setting, as_setting, attributions_for, compare_workspace, prune_workspace, sweep_workspace
+from core.workspace.operations import (
+    PrunedModel,
+    Setting,
+    as_setting,
+    attributions_for,
+    compare_workspace,
+    evaluation_workspace,
+    prune_workspace,
+    sweep_workspace,
+)
 
 REPORT_HTML, REPORT_PDF, MODEL_PT, MODEL_ONNX, MANIFEST = (
     "report.html", "report.pdf", "pruned_model.pt", "pruned_model.onnx", "manifest.json")
@@ -69,6 +78,7 @@ class ReportOptions:
 
 @dataclass(frozen=True, eq=False)
 class ReportRun:
+    ws: Workspace  # the rows the setting is judged on (fewer than bound when a score map took calibration rows)
     setting: Setting
     pruned: PrunedModel
     comparison: Comparison
@@ -92,6 +102,7 @@ def run_report(ws: Workspace, setting: Setting | PruneSpec, options: ReportOptio
     already computed; the CLI computes them once.
     """
     setting = as_setting(setting)
+    ws = evaluation_workspace(ws, setting)
     spec = setting.prune
     _say(progress, f"pruning: {spec.label} at {spec.ratio:.0%}")
     if setting.fine_tune is not None:
@@ -126,7 +137,7 @@ def run_report(ws: Workspace, setting: Setting | PruneSpec, options: ReportOptio
         if sample is not None:
             _say(progress, "adverse-action reasons of declined applicants")
             governance["Adverse-action reason stability"] = reasons_for(ws, pruned, sample, cutoff, options.reasons_k)
-    return ReportRun(setting, pruned, comparison, result_sweep, shift, governance, explain_settings, sweep_settings)
+    return ReportRun(ws, setting, pruned, comparison, result_sweep, shift, governance, explain_settings, sweep_settings)
 
 
 def content_for(ws: Workspace, run: ReportRun, *, model_name: str | None = None, data_name: str | None = None,
@@ -197,7 +208,7 @@ def build_report(ws: Workspace, setting: Setting | PruneSpec, options: ReportOpt
                  created_utc: str | None = None, progress: Progress | None = None) -> ReportBundle:
     """The one report path: the CLI's ``report`` command and the dashboard's Report page both call this."""
     run = run_report(ws, setting, options, progress=progress)
-    content = content_for(ws, run, model_name=model_name, data_name=data_file, data_sha256=data_sha256, options=options,
+    content = content_for(run.ws, run, model_name=model_name, data_name=data_file, data_sha256=data_sha256, options=options,
                           created_utc=created_utc)
-    return build_bundle(ws, run, content, model_file=model_file, data_file=data_file, data_bytes=data_bytes,
+    return build_bundle(run.ws, run, content, model_file=model_file, data_file=data_file, data_bytes=data_bytes,
                         command=command, progress=progress)

@@ -361,7 +361,7 @@ def build_report_content(
         sweep_settings.setdefault("seed", sweep.seed)
         sweep_settings.setdefault("skipped", dict(sweep.skipped))
     settings = {
-        "prune": r.spec.to_dict(), "state": r.state, "fine_tune": r.fine_tuned,
+        "prune": r.spec.to_dict(), "state": r.state, "fine_tune": r.fine_tuned, "alignment": r.alignment,
         "cutoff": {"value": comparison.cutoff.cutoff, "how": comparison.cutoff.how, "approval_rate": comparison.cutoff.approval_rate},
         "evaluation": {"mode": ws.eval_mode, "split_seed": ws.split_seed, "rows": int(len(ws.eval_idx)),
                        "train_rows": int(len(ws.train_idx)), "note": ws.split_note},

@@ -7,7 +7,7 @@ later computation is keyed by ``Workspace.key`` (model hash + data fingerprint +
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ class Workspace:
     split_seed: int
     split_note: str
     original_scores: np.ndarray  # P(bad) of the original model on the evaluation rows
+    view: str = ""  # "" for the rows as bound; else what narrowed them (part of the key)
 
     @property
     def X_eval(self) -> np.ndarray:
@@ -68,9 +69,24 @@ class Workspace:
     @property
     def key(self) -> str:
         h = hashlib.sha256()
-        for part in (self.model.content_hash, self.data.fingerprint, self.output.kind, self.eval_mode, str(self.split_seed)):
+        for part in (self.model.content_hash, self.data.fingerprint, self.output.kind, self.eval_mode, str(self.split_seed), self.view):
             h.update(part.encode())
         return h.hexdigest()[:32]
+
+    def restricted(self, eval_idx: np.ndarray, train_idx: np.ndarray | None = None, *, view: str, note: str) -> Workspace:
+        """The same model and data judged on a subset of the evaluation rows (dataset row indices).
+
+        Used when rows are set aside after binding (a calibration split for score alignment) or
+        sampled for interactive views; the original's scores are taken from the bound ones, so
+        both models are always compared on exactly the same rows.
+        """
+        eval_idx = np.asarray(eval_idx, dtype=np.int64)
+        pos = np.searchsorted(self.eval_idx, eval_idx)
+        if len(eval_idx) and (pos.max() >= len(self.eval_idx) or not np.array_equal(self.eval_idx[pos], eval_idx)):
+            raise DataError("The rows to keep are not evaluation rows of this workspace.", "Pass a subset of its eval_idx.")
+        return replace(self, eval_idx=eval_idx, original_scores=self.original_scores[pos],
+                       train_idx=self.train_idx if train_idx is None else np.asarray(train_idx, dtype=np.int64),
+                       view=f"{self.view}|{view}" if self.view else view, split_note=f"{self.split_note} {note}".strip())
 
 
 def is_training_data(model: LoadedModel, data_sha256: str | None) -> bool:

@@ -7,11 +7,14 @@ pruning it changed, and the report reuses what the pages already computed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from core.alignment.fit import aligned_result, fit_for
+from core.alignment.rows import rows_for
+from core.alignment.spec import NO_ALIGNMENT, AlignmentSpec
 from core.cache import memoized
 from core.explain.attributions import Attributions, explain_rows
 from core.explain.sample import ExplainSample
@@ -32,17 +35,22 @@ from core.workspace.binding import Workspace
 
 @dataclass(frozen=True)
 class Setting:
-    """The model a page shows: how it is pruned and, optionally, how it is fine-tuned afterwards."""
+    """The model a page shows: how it is pruned, optionally fine-tuned, optionally aligned to a score scale."""
 
     prune: PruneSpec
     fine_tune: FineTuneSpec | None = None
+    alignment: AlignmentSpec = NO_ALIGNMENT
 
     @property
     def key(self) -> str:
-        return f"{self.prune.key}|{self.fine_tune.key if self.fine_tune else 'no fine-tuning'}"
+        return f"{self.prune.key}|{self.fine_tune.key if self.fine_tune else 'no fine-tuning'}|{self.alignment.key}"
 
     def to_dict(self) -> dict:
-        return {"prune": self.prune.to_dict(), "fine_tune": None if self.fine_tune is None else self.fine_tune.to_dict()}
+        return {"prune": self.prune.to_dict(), "fine_tune": None if self.fine_tune is None else self.fine_tune.to_dict(),
+                "alignment": self.alignment.to_dict()}
+
+    def without_alignment(self) -> Setting:
+        return replace(self, alignment=NO_ALIGNMENT)
 
 
 def as_setting(setting: Setting | PruneSpec) -> Setting:
@@ -101,17 +109,57 @@ def _fine_tuned(ws: Workspace, spec: PruneSpec, ft: FineTuneSpec, progress: Prog
     return scored(ws, fine_tune(base.result, ws.X_train, ws.y_train, ws.output.kind, ft, progress=progress))
 
 
-def prune_workspace(ws: Workspace, setting: Setting | PruneSpec, progress: Progress | None = None) -> PrunedModel:
-    """The pruned (and, when the setting says so, fine-tuned) model with its scores on the evaluation rows."""
+def evaluation_workspace(ws: Workspace, setting: Setting | PruneSpec) -> Workspace:
+    """The rows a setting is judged on: the workspace's, or fewer when a score map needs calibration rows.
+
+    A map is never fitted on evaluation rows. When the workspace has no training split, a seeded
+    calibration split is carved out of its evaluation rows: those rows fit the map (and are the
+    training rows of the returned workspace), the rest evaluate both models — every page and the
+    report then compare the original and the pruned model on exactly those rows.
+    """
     setting = as_setting(setting)
+    if not setting.alignment.active:
+        return ws
+    rows = rows_for(ws, setting.alignment)
+    if not rows.shrinks_eval:
+        return ws
+    return ws.restricted(rows.eval_idx, rows.fit_idx, view=f"calibration split {rows.key}", note=rows.note)
+
+
+def _unaligned(ws: Workspace, setting: Setting, progress: Progress | None = None) -> PrunedModel:
     if setting.fine_tune is None:
         return _pruned(ws, setting.prune)
     return _fine_tuned(ws, setting.prune, setting.fine_tune, progress=progress)
 
 
+@memoized(32)
+def _aligned(ws: Workspace, setting: Setting, progress: Progress | None = None) -> PrunedModel:
+    base = _unaligned(ws, setting.without_alignment(), progress=progress)
+    fitted, _ = fit_for(ws, setting.alignment, base.result.module)
+    fit_rows = ("a calibration split carved out of the evaluation rows" if "calibration split" in ws.view
+                else "the training split")
+    result = replace(aligned_result(base.result, fitted),
+                     alignment={**fitted.to_dict(), "key": fitted.key, "fitted_on": f"{len(ws.train_idx):,} rows of {fit_rows}"})
+    return scored(ws, result)
+
+
+def prune_workspace(ws: Workspace, setting: Setting | PruneSpec, progress: Progress | None = None) -> PrunedModel:
+    """The pruned (fine-tuned, aligned, as the setting says) model with its scores on the evaluation rows.
+
+    With an alignment that needs calibration rows, pass ``evaluation_workspace(ws, setting)``: the
+    map is fitted on that workspace's training rows, never on its evaluation rows.
+    """
+    setting = as_setting(setting)
+    if setting.alignment.active:
+        return _aligned(ws, setting, progress=progress)
+    return _unaligned(ws, setting, progress=progress)
+
+
 def is_computed(ws: Workspace, setting: Setting | PruneSpec) -> bool:
     """True when the model for ``setting`` is already in memory (pages show a progress bar otherwise)."""
     setting = as_setting(setting)
+    if setting.alignment.active:
+        return _aligned.cached(ws, setting)
     if setting.fine_tune is None:
         return _pruned.cached(ws, setting.prune)
     return _fine_tuned.cached(ws, setting.prune, setting.fine_tune)

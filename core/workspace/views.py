@@ -30,7 +30,16 @@ from core.prune.structure import PrunableLayer, linear_weights, prunable_layers
 from core.prune.sweep import SweepResult
 from core.workspace.binding import EVAL_HOLDOUT, Workspace
 from core.workspace.governance import OutOfTimeSample, out_of_time_for, reasons_for, segment_fairness_for
-from core.workspace.operations import PrunedModel, Setting, attributions_for, compare_workspace, decision_curves, prune_workspace, sweep_workspace
+from core.workspace.operations import (
+    PrunedModel,
+    Setting,
+    attributions_for,
+    compare_workspace,
+    decision_curves,
+    evaluation_workspace,
+    prune_workspace,
+    sweep_workspace,
+)
 
 EXPOSURE_WORDS = ("amount", "exposure", "ead", "balance", "loan")
 
@@ -105,6 +114,7 @@ class PruneView:
 
 
 def prune_view(ws: Workspace, setting: Setting, rule: DecisionRule, progress: Progress | None = None) -> PruneView:
+    ws = evaluation_workspace(ws, setting)
     pruned = prune_workspace(ws, setting, progress=progress)
     base = prune_workspace(ws, setting.prune)
     cmp = compare_workspace(ws, pruned, rule, bootstrap=DEFAULT_BOOTSTRAP, seed=setting.prune.seed)
@@ -132,6 +142,7 @@ class TradeoffView:
 
 
 def tradeoff_view(ws: Workspace, setting: Setting, rule: DecisionRule, progress: Progress | None = None) -> TradeoffView:
+    ws = evaluation_workspace(ws, setting)
     pruned = prune_workspace(ws, setting)
     cmp = compare_workspace(ws, pruned, rule)
     return TradeoffView(sweep_workspace(ws, rule, setting.prune.seed, progress=progress), pruned, cmp)
@@ -154,6 +165,7 @@ class ExplainView:
 
 
 def explain_view(ws: Workspace, setting: Setting, settings: ExplainSettings, level: str = "variable") -> ExplainView:
+    ws = evaluation_workspace(ws, setting)
     pruned = prune_workspace(ws, setting)
     sample = settings.draw(len(ws.eval_idx))
     att_o, att_p = attributions_for(ws, None, sample), attributions_for(ws, pruned, sample)
@@ -198,6 +210,7 @@ def exposure_candidates(ws: Workspace) -> tuple[tuple[str, ...], str | None]:
 
 
 def decision_view(ws: Workspace, setting: Setting, rule: DecisionRule) -> DecisionView:
+    ws = evaluation_workspace(ws, setting)
     pruned = prune_workspace(ws, setting)
     cmp = compare_workspace(ws, pruned, rule)
     (dec_o, st_o), (dec_p, st_p) = decision_curves(ws, None), decision_curves(ws, pruned)
@@ -223,6 +236,7 @@ class GovernanceView:
 def governance_view(ws: Workspace, setting: Setting, rule: DecisionRule, segments: tuple[SegmentSpec, ...] = (),
                     explain: ExplainSettings = ExplainSettings(), reasons_k: int = DEFAULT_REASONS,
                     oot: OutOfTimeSample | None = None) -> GovernanceView:
+    ws = evaluation_workspace(ws, setting)
     pruned = prune_workspace(ws, setting)
     cmp = compare_workspace(ws, pruned, rule)
     cutoff = cmp.cutoff.cutoff
@@ -256,6 +270,8 @@ class ReportView:
 
 def report_view(ws: Workspace, setting: Setting, rule: DecisionRule) -> ReportView:
     from core.report.export import torchscript_bytes
+
+    ws = evaluation_workspace(ws, setting)
 
     pruned = prune_workspace(ws, setting)
     cmp = compare_workspace(ws, pruned, rule, bootstrap=DEFAULT_BOOTSTRAP, seed=setting.prune.seed)
