@@ -49,7 +49,8 @@ __all__ = [
     "DEFAULT_SPLIT_SEED", "EVAL_ALL", "EVAL_HOLDOUT", "Workspace", "bind", "is_training_data", "OutOfTimeSample",
     "adverse_action_reasons_for", "eval_frame", "out_of_time", "out_of_time_for", "prepare_oot", "reasons_for",
     "segment_fairness_for", "PrunedModel", "Setting", "as_setting", "attributions_for", "compare_workspace",
-    "decision_curves", "evaluation_workspace", "is_computed", "layer_sensitivity_for", "prune_workspace", "reference_inputs", "scored", "sweep_workspace", "DecisionView",
-    "ExplainView", "GovernanceView", "Overview", "PruneView", "ReportView", "TradeoffView", "decision_view", "explain_view",
-    "governance_view", "overview", "prune_view", "report_view", "tradeoff_view",
+    "decision_curves", "evaluation_workspace", "is_computed", "layer_sensitivity_for", "prune_workspace",
+    "reference_inputs", "scored", "sweep_workspace", "DecisionView", "ExplainView", "GovernanceView", "Overview",
+    "PruneView", "ReportView", "TradeoffView", "decision_view", "explain_view", "governance_view", "overview",
+    "prune_view", "report_view", "tradeoff_view",
 ]
