@@ -294,3 +294,19 @@ def test_an_unreachable_ray_address_fails_at_once_with_a_plain_message(monkeypat
     with pytest.raises(RiskPruneError, match=f"Nothing answers at the Ray address 127.0.0.1:{port}"):
         make_executor(ray_address=f"127.0.0.1:{port}")
     assert fake.inits == [] and time.monotonic() - started < 5
+
+
+def test_a_cluster_that_needs_a_token_gets_a_hint_about_ray_auth_mode(monkeypatch):
+    class TokenCluster(FakeRay):
+        def init(self, **kwargs) -> None:  # what Ray 2.60 raises when the token is missing
+            try:
+                raise RuntimeError("Failed to connect to GCS. ray.exceptions.AuthenticationError: RPC error: "
+                                   "InvalidAuthToken: Authentication token is missing or incorrect.")
+            except RuntimeError as cause:
+                raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.5:6379") from cause
+
+    fake = TokenCluster()
+    _use_fake_ray(monkeypatch, fake)
+    with pytest.raises(RiskPruneError, match="requires token authentication") as caught:
+        RayExecutor(address="auto")
+    assert "RAY_AUTH_MODE=token" in caught.value.hint

@@ -125,6 +125,12 @@ def _connect(address: str | None, workers: int | None) -> bool:
             ray.init(**_init_kwargs(address, workers))
         except Exception as exc:  # noqa: BLE001 - ConnectionError, ValueError, RuntimeError, timeouts …
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+            if _caused_by_authentication(exc):
+                raise RiskPruneError(
+                    f"{where[0].upper()}{where[1:]} refused the connection: it requires token authentication.",
+                    "Set RAY_AUTH_MODE=token and provide the cluster's token (RAY_AUTH_TOKEN, or the file "
+                    "~/.ray/auth_token) where RiskPrune runs.",
+                ) from None
             first = " ".join(str(exc).split())[:200]
             raise RiskPruneError(
                 f"Could not connect to {where} ({type(exc).__name__}: {first}).",
@@ -132,6 +138,17 @@ def _connect(address: str | None, workers: int | None) -> bool:
             ) from None
         _users = 1
         return True
+
+
+def _caused_by_authentication(exc: BaseException | None) -> bool:
+    """Clusters started with ``ray start`` require a token by default (Ray 2.60); ray.init reports
+    a missing one as a ConnectionError caused by a RuntimeError that quotes the AuthenticationError."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if "Authentication" in type(exc).__name__ or "InvalidAuthToken" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _disconnect() -> None:
