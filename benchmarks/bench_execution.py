@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from core.execution import InProcessExecutor, ProcessPoolExecutor
 
-from core.execution import InProcessExecutor, ProcessPoolExecutor  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 N_TASKS = 8
 PY_STEPS = 3_600_000   # ~1 s of CPU for pure Python on this machine

@@ -221,7 +221,7 @@ class Executor(ABC):
     def describe(self) -> str:
         return f"{self.name}, {self.workers} worker{'s' if self.workers != 1 else ''}"
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (a no-op is right for backends without workers)
         """Release workers; the executor must not be used afterwards."""
 
     def __enter__(self) -> Self:
