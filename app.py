@@ -18,6 +18,7 @@ PAGES = [
     st.Page("pages/explain.py", title="Explain", icon=":material/insights:"),
     st.Page("pages/decisions.py", title="Decision impact", icon=":material/gavel:"),
     st.Page("pages/governance.py", title="Governance", icon=":material/account_balance:"),
+    st.Page("pages/acceptance.py", title="Acceptance", icon=":material/verified:"),
     st.Page("pages/report.py", title="Report & export", icon=":material/description:"),
 ]
 page = st.navigation(PAGES)

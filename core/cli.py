@@ -1,11 +1,12 @@
-"""Headless RiskPrune: the committee report and the sweep table from the command line.
+"""Headless RiskPrune: the committee report, the sweep table and the recommendation from the command line.
 
 Scheduled validation jobs and scripts get the same numbers as the dashboard because both call
 the same core functions. Progress goes to stderr, results to files; bad input ends with a
 non-zero exit code and one line saying what is wrong and how to fix it (no traceback).
 
 Exit codes: 0 success; 1 internal error (a bug); 2 bad input or settings; 3 report written but
-the ONNX export was impossible (the reason is printed and recorded in manifest.json).
+the ONNX export was impossible (the reason is printed and recorded in manifest.json); 4 (recommend)
+no pruned model passes the acceptance policy.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_NO_ONNX = 0, 1, 2, 3
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_NO_ONNX, EXIT_NOTHING_ACCEPTABLE = 0, 1, 2, 3, 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="python -m core", description=__doc__.split("\n\n")[0],
                      epilog="Run 'python -m core report --help' or 'python -m core sweep --help' for the options of each command.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{report,sweep}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{report,sweep,recommend}", parser_class=_Parser)
 
     r = sub.add_parser("report", help="Prune, validate and write the committee report, the pruned model and the manifest.",
                        description="Prune a model and write report.html, report.pdf, pruned_model.pt, pruned_model.onnx and "
@@ -149,7 +150,43 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--methods", default=None, metavar="a,b", help=f"Comma list of methods (default: all of {', '.join(METHODS)}).")
     s.add_argument("--ratios", type=_ratios, default=list(DEFAULT_RATIOS), metavar="0,0.5,...",
                    help="Comma list of ratios (default: 0,0.1,...,0.9,0.95).")
+    _add_engine_options(s)
+
+    from core.policy import SIZE_AXES
+
+    c = sub.add_parser("recommend", help="Find the smallest pruned model that passes every criterion of an acceptance policy.",
+                       description="Search every pruning method for the smallest model that passes the policy (a coarse grid of "
+                                   "ratios, then refinement to 1 %; every candidate is pruned and judged) and write the "
+                                   "recommended model (pruned_model.pt/.onnx), the committee report, candidates.csv, "
+                                   "methods.csv, recommendation.json and manifest.json into --out. Exit codes: 0 a model "
+                                   "passes, 4 nothing passes (candidates.csv and methods.csv say which criterion blocked "
+                                   "each method), 2 bad input, 1 internal error.")
+    _add_input_options(c)
+    c.add_argument("--out", required=True, metavar="DIR", help="Folder for the output files (created if missing).")
+    c.add_argument("--policy", default=None, metavar="P.json",
+                   help="Acceptance policy (JSON as the dashboard's Acceptance page downloads it). Default: the built-in policy.")
+    c.add_argument("--size-axis", default="nonzeros", choices=SIZE_AXES,
+                   help="What 'smallest' means: non-zero parameters, stored parameters, file bytes, or input variables "
+                        "(the data-cost view). Default nonzeros.")
+    c.add_argument("--fine-tune-epochs", type=int, default=0, metavar="N",
+                   help="Fine-tune every candidate for N epochs (needs training rows, e.g. --eval-mode holdout). Default 0.")
+    c.add_argument("--seeds", type=int, default=1, metavar="K",
+                   help="Seeds per candidate (pruning and fine-tuning); a ratio passes only if its worst seed passes. Default 1.")
+    c.add_argument("--segments", default=None, metavar="a,b",
+                   help="Segment columns for the fairness criteria (none: the fairness criteria are not applicable).")
+    c.add_argument("--oot", default=None, metavar="LATER.csv",
+                   help="An out-of-time sample for the out-of-time criteria (none: not applicable).")
+    _add_engine_options(c)
     return parser
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("where the work runs").add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="Run the candidates in N local worker processes (default: in this process).")
+    g.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="Run the candidates on a Ray cluster (e.g. auto or host:6379; needs pip install -r requirements-ray.txt). "
+                        "RAY_ADDRESS in the environment does the same.")
 
 
 # --------------------------------------------------------------------------- shared steps
@@ -288,6 +325,65 @@ def _sweep(args, progress: _Progress) -> int:
     return EXIT_OK
 
 
+def _recommend(args, progress: _Progress) -> int:
+    import json
+
+    from core.errors import SpecError
+    from core.execution import make_executor
+    from core.explain.sample import ExplainSettings
+    from core.files import atomic_write_bytes
+    from core.policy import Policy, SearchSettings, default_policy, recommend
+    from core.prune import FineTuneSpec, PruneSpec
+    from core.report import ReportOptions, build_report
+    from core.workspace import Setting
+
+    ws, model_bytes, data_bytes, data_sha = _workspace(args, progress)
+    policy = Policy.from_json(_read(args.policy, "policy")) if args.policy else default_policy()
+    if args.fine_tune_epochs < 0 or args.seeds < 1:
+        raise SpecError("--fine-tune-epochs must be 0 or more and --seeds at least 1.", "Use e.g. --fine-tune-epochs 5 --seeds 2.")
+    settings = SearchSettings(axis=args.size_axis, seeds=tuple(range(args.seed, args.seed + args.seeds)),
+                              fine_tune=FineTuneSpec(args.fine_tune_epochs, seed=args.seed) if args.fine_tune_epochs else None)
+    oot = None
+    if args.oot:
+        from core.data import read_table
+
+        oot = read_table(_read(args.oot, "data"), Path(args.oot).name).frame
+    segments = tuple(_csv_list(args.segments) or ())
+    rule = _rule(args)
+    last = [0.0]
+
+    def tick(done: int, total: int, what: str) -> None:
+        now = time.perf_counter()
+        if now - last[0] > 1.0:
+            last[0] = now
+            progress.say(f"candidate {done} of at most {total}: {what}")
+
+    with make_executor(workers=args.workers, ray_address=args.ray) as executor:
+        progress.say(f"searching on {executor.describe()} for the smallest model by {args.size_axis} that passes "
+                     f"{len(policy.enabled)} criteria of '{policy.name}'")
+        rec = recommend(ws, policy, executor, settings=settings, model_bytes=model_bytes, decision=rule, segments=segments,
+                        oot=oot, progress=tick)
+    out = Path(args.out)
+    atomic_write_bytes(out / "candidates.csv", rec.to_frame().to_csv(index=False).encode("utf-8"))
+    atomic_write_bytes(out / "methods.csv", rec.method_frame().to_csv(index=False).encode("utf-8"))
+    atomic_write_bytes(out / "recommendation.json",
+                       json.dumps({"policy": policy.to_dict(), "recommendation": rec.to_dict()}, indent=2, default=str).encode("utf-8"))
+    progress.say(rec.summary)
+    if rec.winner is None:
+        print(f"no acceptable model: {rec.summary}", file=sys.stderr)
+        return EXIT_NOTHING_ACCEPTABLE
+    w = rec.winner
+    setting = Setting(PruneSpec.make(w.method, w.ratio, seed=w.seed), w.fine_tune)
+    options = ReportOptions(rule=rule, bootstrap_seed=args.seed, sweep_seed=args.seed, explain=ExplainSettings(seed=args.seed),
+                            segment_columns=segments or None)
+    bundle = build_report(ws, setting, options, model_file=Path(args.model).name, data_file=Path(args.data).name,
+                          data_sha256=data_sha, data_bytes=len(data_bytes), command=["python -m core", *args.argv], progress=progress)
+    for name, data in bundle.files.items():
+        atomic_write_bytes(out / name, data)
+        progress.say(f"wrote {out / name} ({len(data):,} bytes)")
+    return EXIT_NO_ONNX if bundle.onnx_error else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -297,7 +393,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from core.errors import RiskPruneError
 
     try:
-        return _report(args, progress) if args.command == "report" else _sweep(args, progress)
+        command = {"report": _report, "sweep": _sweep, "recommend": _recommend}[args.command]
+        return command(args, progress)
     except RiskPruneError as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_INPUT

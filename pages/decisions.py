@@ -12,10 +12,12 @@ from core.workspace import decision_view
 from ui.controls import current_setting, decision_rule
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
+from ui.verdict import verdict_strip
 from ui.widgets import chart, download_csv, show_error, view_or_stop
 
 st.title("Decision impact")
 ws = workspace_or_stop()
+verdict_strip()
 view = view_or_stop(decision_view, ws, current_setting(), decision_rule(), context="The decision impact cannot be computed: ")
 cur, cmp = view.pruned, view.comparison
 

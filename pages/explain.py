@@ -10,10 +10,12 @@ from core.workspace import explain_view
 from ui.controls import current_setting, explain_settings
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
+from ui.verdict import verdict_strip
 from ui.widgets import chart, download_csv, view_or_stop
 
 st.title("Explain")
 ws = workspace_or_stop()
+verdict_strip()
 
 with st.expander("Attribution settings", expanded=False):
     c1, c2, c3 = st.columns(3)

@@ -19,10 +19,12 @@ from core.workspace import OutOfTimeSample, governance_view
 from ui.controls import current_setting, decision_rule, explain_settings
 from ui.state import Source, source_table, workspace_or_stop
 from ui.theme import BAD, BAND_COLOURS, NEUTRAL, ORIGINAL, PRUNED
+from ui.verdict import verdict_strip
 from ui.widgets import chart, download_csv, reference_line, show_error, view_or_stop
 
 st.title("Governance")
 ws = workspace_or_stop()
+verdict_strip()
 caption = st.empty()
 
 # ---------------------------------------------------------------- inputs, each above its output

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.workspace import overview
 from ui.state import workspace_or_stop
+from ui.verdict import verdict_strip
 from ui.widgets import view_or_stop
 
 st.title("RiskPrune")
@@ -13,6 +14,7 @@ st.markdown(
     "discrimination, calibration, stability, decisions and explanations, original next to pruned."
 )
 ws = workspace_or_stop()
+verdict_strip()
 view = view_or_stop(overview, ws)
 src = st.session_state["model_source"]
 dsrc = st.session_state["data_source"]

@@ -13,12 +13,14 @@ from core.workspace import Setting, layer_sensitivity_for, prune_view, prune_wor
 from ui.controls import current_setting, decision_rule, fine_tunings
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
+from ui.verdict import verdict_strip
 from ui.widgets import chart, download_csv, reference_line, show_error
 
 MAX_HEATMAP_CELLS = 256  # per side; larger layers are shown as the share kept per block
 
 st.title("Prune")
 ws = workspace_or_stop()
+verdict_strip()
 setting = current_setting()
 spec = setting.prune
 

@@ -21,6 +21,7 @@ from core.report import MANIFEST, MODEL_ONNX, MODEL_PT, REPORT_HTML, REPORT_PDF,
 from core.workspace import report_view
 from ui.controls import current_setting, decision_rule, explain_settings
 from ui.state import bounded_put, workspace_or_stop
+from ui.verdict import verdict_strip
 from ui.widgets import show_error, view_or_stop
 
 MIME = {REPORT_HTML: "text/html", REPORT_PDF: "application/pdf", MODEL_PT: "application/octet-stream",
@@ -29,6 +30,7 @@ BUNDLES_PER_SESSION = 2  # each holds a few MB (the HTML embeds plotly.js)
 
 st.title("Report & export")
 ws = workspace_or_stop()
+verdict_strip()
 setting, rule = current_setting(), decision_rule()
 view = view_or_stop(report_view, ws, setting, rule, context="Nothing can be exported for this setting: ")
 cur, cmp, res = view.pruned, view.comparison, view.pruned.result

@@ -10,6 +10,7 @@ from core.workspace import tradeoff_view
 from ui.controls import current_setting, decision_rule
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, ORIGINAL, PARETO, PRUNED
+from ui.verdict import verdict_strip
 from ui.widgets import chart, view_or_stop
 
 METRICS = {
@@ -21,6 +22,7 @@ LOWER_IS_BETTER_EXTRA = {"flip_share", "psi"}
 
 st.title("Trade-offs")
 ws = workspace_or_stop()
+verdict_strip()
 st.caption("Each method is applied at ratios 0 %, 10 % … 90 % and 95 % to the same model and judged on the same "
            "evaluation rows and cutoff; the sweep runs once per model, data and decision setting, then is cached.")
 

@@ -231,3 +231,31 @@ def test_features_take_csv_quoting_or_a_file_for_names_with_commas(files, tmp_pa
     assert a["auc"].iloc[0] == b["auc"].iloc[0]
     code, err = _run_main([*common, "--out", str(tmp_path / "c.csv"), "--features", "ltv,income,dti,age,months"], capsys)
     assert code == 2 and "'income'" in err  # the name without its comma is not a column
+
+
+def test_recommend_writes_the_winner_candidates_and_why_each_method_stopped(files, tmp_path, capsys):
+    out = tmp_path / "rec"
+    argv = ["recommend", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--target", "status",
+            "--bad", "default", "--out", str(out), "--size-axis", "parameters"]
+    code, err = _run_main(argv, capsys)
+    assert code in (0, 4), err
+    candidates = pd.read_csv(out / "candidates.csv")
+    methods = pd.read_csv(out / "methods.csv")
+    record = json.loads((out / "recommendation.json").read_text())
+    assert {"method", "ratio", "acceptable", "blocking_label"} <= set(candidates.columns)
+    assert set(methods["method"]) == set(candidates["method"].dropna())
+    assert record["policy"]["name"] and "recommendation" in record
+    if code == 0:  # a model passes: it is written with its report, and it is the smallest passing candidate
+        winner = record["recommendation"]["winner"]
+        passing = candidates[candidates["acceptable"] & candidates["method"].notna()]
+        assert winner["size"] == passing["parameters"].min()
+        assert (out / "pruned_model.pt").exists() and (out / "report.html").exists()
+    else:
+        assert "no acceptable model" in err and methods["blocked_by"].notna().any()
+
+
+def test_recommend_refuses_a_bad_policy_file_in_one_line(files, tmp_path, capsys):
+    (tmp_path / "p.json").write_text('{"criteria": [{"key": "score_psi", "threshold": "high"}]}', encoding="utf-8")
+    code, err = _run_main(["recommend", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--target", "status",
+                           "--bad", "default", "--out", str(tmp_path / "o"), "--policy", str(tmp_path / "p.json"), "--quiet"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "threshold" in err

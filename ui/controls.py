@@ -45,6 +45,20 @@ def sidebar_controls() -> None:
                         step=0.01, format="%.3f", key="cutoff_value")
 
 
+def show_setting(spec: PruneSpec, fine_tune: FineTuneSpec | None = None) -> None:
+    """Make a setting the one every page shows (e.g. a recommendation).
+
+    Use as a button's ``on_click`` callback: callbacks run before the next script run draws the
+    sidebar, the one moment its widgets' values may be set from code.
+    """
+    st.session_state["last_applied_setting"] = spec.key
+    st.session_state["method"], st.session_state["ratio"], st.session_state["seed"] = spec.method, spec.ratio, spec.seed
+    st.session_state["overrides"] = dict(spec.overrides)
+    if fine_tune is not None:
+        fine_tunings()[spec.key] = fine_tune
+        st.session_state["use_fine_tuned"] = True
+
+
 def current_spec() -> PruneSpec:
     return PruneSpec.make(
         st.session_state.get("method", method_keys()[0]),

@@ -56,7 +56,7 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == DELTA:
         return fmt_signed(v, 4).replace("-", "−")
     if unit == PSI_UNIT:
-        return fmt_num(v, 3)
+        return f"{v:.3g}"  # 0.1, 0.0123, 0.0001: a strict limit must not print as 0.000
     if unit == SHARE:
         return fmt_pct(v, 1)
     if unit == POINTS:

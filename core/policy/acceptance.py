@@ -1,0 +1,47 @@
+"""The acceptance verdict of the shown model, memoised like every other workspace operation.
+
+The baseline (everything the policy needs about the original: its cutoff, calibration error, the
+declined applicants' SHAP sample, segments, out-of-time scores) is computed once per workspace ×
+policy × choices; the verdict of each pruned model then costs one ``measure``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.cache import memoized
+from core.governance.segments import SegmentSpec
+from core.metrics.decisions import DecisionRule
+from core.policy.criteria import Policy
+from core.policy.measure import Baseline, baseline_for
+from core.policy.verdict import Verdict, verdict_for
+from core.workspace.binding import Workspace
+from core.workspace.governance import OutOfTimeSample
+from core.workspace.operations import Setting, evaluation_workspace, prune_workspace
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What a verdict is judged under: the policy, the decision rule, and the optional fairness / out-of-time inputs."""
+
+    policy: Policy
+    rule: DecisionRule = DecisionRule()
+    segments: tuple[SegmentSpec | str, ...] = ()
+    oot: OutOfTimeSample | None = None
+
+    @property
+    def key(self) -> str:
+        segs = "|".join(s if isinstance(s, str) else s.key for s in self.segments)
+        return f"{self.policy.key}|{self.rule.key}|{segs}|{self.oot.key if self.oot is not None else 'no oot'}"
+
+
+@memoized(8)
+def baseline(ws: Workspace, acceptance: Acceptance) -> Baseline:
+    return baseline_for(ws, acceptance.policy, decision=acceptance.rule, segments=acceptance.segments,
+                        oot=None if acceptance.oot is None else acceptance.oot.frame)
+
+
+@memoized(64)
+def setting_verdict(ws: Workspace, setting: Setting, acceptance: Acceptance) -> Verdict:
+    """The verdict of the model a setting produces, judged on the rows the setting is evaluated on."""
+    ws = evaluation_workspace(ws, setting)
+    return verdict_for(ws, prune_workspace(ws, setting), acceptance.policy, baseline=baseline(ws, acceptance))
