@@ -79,8 +79,11 @@ def test_tradeoffs_page_draws_the_sweep_with_a_pareto_table():
     assert charts
     fig = json.loads(charts[0].proto.spec)
     names = {t.get("name") for t in fig["data"]}
-    assert {"Pareto front", "original", "current setting"} <= names
-    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) >= 2
+    assert {"Pareto front", "original", "current setting", "passes the policy", "acceptable Pareto front"} <= names
+    [front] = [d.value for d in at.dataframe if "passes the policy" in d.value.columns]
+    assert len(front) >= 2 and front["passes the policy"].isin([True, False]).all()
+    points = {t.get("name"): t for t in fig["data"]}
+    assert len(points["passes the policy"]["x"]) >= 1  # light settings of the sample pass the default policy
     at.selectbox(key="tradeoff_metric").set_value("ks").run()
     at.selectbox(key="tradeoff_size").set_value("file_bytes").run()
     assert_clean(at)

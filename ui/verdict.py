@@ -46,7 +46,7 @@ def verdict_strip() -> None:
     verdict = current_verdict()
     if verdict is None:
         return
-    box = st.success if verdict.acceptable else st.error
+    box = st.success if verdict.acceptable else st.warning  # a verdict, not an application error
     answer, _, detail = verdict.headline.partition(": ")
     box(f"**{answer}** under the policy “{verdict.policy_name}”: {detail}", icon="⚖️")
     with st.expander("Acceptance criteria of the shown model", expanded=False):

@@ -6,7 +6,7 @@ search for the smallest model that passes them all ("recommend").
     verdict = evaluate(policy, measure(ws, pruned, base))   # == verdict_for(ws, pruned, policy, baseline=base)
     rec = recommend(ws, policy, executor, settings=SearchSettings(axis="nonzeros"), model_bytes=uploaded)
 """
-from core.policy.acceptance import Acceptance, baseline, setting_verdict
+from core.policy.acceptance import Acceptance, baseline, setting_verdict, sweep_verdicts
 from core.policy.criteria import DEFAULT_CRITERIA, GROUPS, METRICS, Criterion, Metric, Policy, default_policy, format_value
 from core.policy.measure import SIZE_AXES, Baseline, Measurements, baseline_for, inputs_used, measure, variables_used
 from core.policy.search import (
@@ -27,6 +27,7 @@ __all__ = [
     "Acceptance",
     "baseline",
     "setting_verdict",
+    "sweep_verdicts",
     "DEFAULT_CRITERIA",
     "DEFAULT_GRID",
     "DISABLED",

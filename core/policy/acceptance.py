@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from core.cache import memoized
 from core.governance.segments import SegmentSpec
 from core.metrics.decisions import DecisionRule
 from core.policy.criteria import Policy
 from core.policy.measure import Baseline, baseline_for
 from core.policy.verdict import Verdict, verdict_for
+from core.progress import Progress, report
+from core.prune.spec import PruneSpec
 from core.workspace.binding import Workspace
 from core.workspace.governance import OutOfTimeSample
-from core.workspace.operations import Setting, evaluation_workspace, prune_workspace
+from core.workspace.operations import Setting, evaluation_workspace, prune_workspace, sweep_workspace
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,23 @@ def setting_verdict(ws: Workspace, setting: Setting, acceptance: Acceptance) -> 
     """The verdict of the model a setting produces, judged on the rows the setting is evaluated on."""
     ws = evaluation_workspace(ws, setting)
     return verdict_for(ws, prune_workspace(ws, setting), acceptance.policy, baseline=baseline(ws, acceptance))
+
+
+@memoized(8)
+def sweep_verdicts(ws: Workspace, rule: DecisionRule, seed: int, acceptance: Acceptance,
+                   progress: Progress | None = None) -> pd.DataFrame:
+    """The verdict of every point of the trade-off sweep: which settings the committee would accept.
+
+    One row per (method, ratio) of ``sweep_workspace(ws, rule, seed)``: ``acceptable`` and the first
+    blocking criterion. Each point's verdict is the memoised ``setting_verdict``, so points the user
+    already looked at are not judged twice.
+    """
+    table = sweep_workspace(ws, rule, seed).table
+    rows = []
+    for i, (method, ratio) in enumerate(zip(table["method"], table["ratio"])):
+        verdict = setting_verdict(ws, Setting(PruneSpec.make(method, float(ratio), seed=seed)), acceptance)
+        b = verdict.blocking
+        rows.append({"method": method, "ratio": float(ratio), "acceptable": verdict.acceptable,
+                     "blocking": "" if b is None else b.label, "n_failed": len(verdict.failed)})
+        report(progress, i + 1, len(table), f"judging {method} at {float(ratio):.0%}")
+    return pd.DataFrame(rows, columns=["method", "ratio", "acceptable", "blocking", "n_failed"])

@@ -65,7 +65,7 @@ def evaluate_row(result: PruneResult, ctx: EvalContext, base: RiskMetrics | None
         "method": result.spec.method, "method_label": result.spec.label, "ratio": result.spec.ratio,
         "state": result.state, "sparsity": result.sparsity, **result.size.to_dict(),
         "auc": m.auc, "gini": m.gini, "ks": m.ks, "brier": m.brier, "log_loss": m.log_loss,
-        "accuracy": m.accuracy, "f1": m.f1, "approved_bad_rate": m.approved_bad_rate,
+        "accuracy": m.accuracy, "f1": m.f1, "approval_rate": m.approval_rate, "approved_bad_rate": m.approved_bad_rate,
         "delta_auc": m.auc - base.auc, "delta_ks": m.ks - base.ks,
         "flips": f.count, "flip_share": f.share, "psi": psi(ctx.original_scores, scores).value,
     }
