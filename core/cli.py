@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--no-governance", action="store_true",
                    help="Skip the governance section (segment fairness and adverse-action reasons).")
     o.add_argument("--model-name", default=None, help="Name shown in the report (default: the schema's name or the file name).")
+    _add_alignment_options(r)
 
     s = sub.add_parser("sweep", help="Write the size-vs-risk sweep table (every method x ratio) as CSV.",
                        description="Prune with every method at every ratio on the same rows and cutoff and write one CSV row per "
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--methods", default=None, metavar="a,b", help=f"Comma list of methods (default: all of {', '.join(METHODS)}).")
     s.add_argument("--ratios", type=_ratios, default=list(DEFAULT_RATIOS), metavar="0,0.5,...",
                    help="Comma list of ratios (default: 0,0.1,...,0.9,0.95).")
+    _add_alignment_options(s)
     _add_engine_options(s)
 
     from core.policy import SIZE_AXES
@@ -176,8 +178,27 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Segment columns for the fairness criteria (none: the fairness criteria are not applicable).")
     c.add_argument("--oot", default=None, metavar="LATER.csv",
                    help="An out-of-time sample for the out-of-time criteria (none: not applicable).")
+    _add_alignment_options(c)
     _add_engine_options(c)
     return parser
+
+
+def _add_alignment_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("score alignment")
+    g.add_argument("--align", default="none", choices=("none", "to-original", "to-outcomes"),
+                   help="Append a monotone map to each pruned model: onto the original model's scores (to-original) or "
+                        "onto the observed outcomes (to-outcomes). It is fitted on the training split, or on a seeded "
+                        "calibration split of the evaluation rows that is then left out of every evaluation. Default none.")
+    g.add_argument("--align-shape", default="affine", choices=("affine", "isotonic"),
+                   help="The map: affine (two parameters; Platt for to-outcomes) or isotonic (monotone steps). Default affine.")
+
+
+def _alignment(args):
+    from core.alignment import NO_ALIGNMENT, AlignmentSpec
+
+    if args.align == "none":
+        return NO_ALIGNMENT
+    return AlignmentSpec(args.align.replace("-", "_"), args.align_shape, seed=args.seed)
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -269,7 +290,7 @@ def _report(args, progress: _Progress) -> int:
         raise SpecError("Fine-tuning needs training rows, but every row is used for evaluation.",
                         "Use the held-out evaluation mode (--eval-mode holdout) to fine-tune.")
     ft = FineTuneSpec(epochs=args.fine_tune_epochs, learning_rate=args.learning_rate, seed=args.seed) if args.fine_tune_epochs else None
-    setting = Setting(PruneSpec.make(args.method, args.ratio, seed=args.seed), ft)
+    setting = Setting(PruneSpec.make(args.method, args.ratio, seed=args.seed), ft, _alignment(args))
     segments = _csv_list(args.segments)
     options = ReportOptions(
         rule=_rule(args), bootstrap=args.bootstrap, bootstrap_seed=args.seed,
@@ -316,7 +337,8 @@ def _sweep(args, progress: _Progress) -> int:
             progress.say(f"sweep {done}/{n}: {what}")
 
     progress.say(f"sweeping {total} prunings at cutoff {choice.cutoff:.4f} ({choice.how})")
-    result = sweep_workspace(ws, rule, args.seed, methods=tuple(methods), ratios=tuple(args.ratios), progress=tick)
+    result = sweep_workspace(ws, rule, args.seed, methods=tuple(methods), ratios=tuple(args.ratios), progress=tick,
+                             alignment=_alignment(args))
     for m, why in result.skipped.items():
         progress.say(f"skipped {m}: {why}")
     table = result.table.assign(cutoff=result.cutoff)
@@ -342,7 +364,8 @@ def _recommend(args, progress: _Progress) -> int:
     if args.fine_tune_epochs < 0 or args.seeds < 1:
         raise SpecError("--fine-tune-epochs must be 0 or more and --seeds at least 1.", "Use e.g. --fine-tune-epochs 5 --seeds 2.")
     settings = SearchSettings(axis=args.size_axis, seeds=tuple(range(args.seed, args.seed + args.seeds)),
-                              fine_tune=FineTuneSpec(args.fine_tune_epochs, seed=args.seed) if args.fine_tune_epochs else None)
+                              fine_tune=FineTuneSpec(args.fine_tune_epochs, seed=args.seed) if args.fine_tune_epochs else None,
+                              alignment=_alignment(args))
     oot = None
     if args.oot:
         from core.data import read_table
@@ -373,7 +396,7 @@ def _recommend(args, progress: _Progress) -> int:
         print(f"no acceptable model: {rec.summary}", file=sys.stderr)
         return EXIT_NOTHING_ACCEPTABLE
     w = rec.winner
-    setting = Setting(PruneSpec.make(w.method, w.ratio, seed=w.seed), w.fine_tune)
+    setting = Setting(PruneSpec.make(w.method, w.ratio, seed=w.seed), w.fine_tune, settings.alignment)
     options = ReportOptions(rule=rule, bootstrap_seed=args.seed, sweep_seed=args.seed, explain=ExplainSettings(seed=args.seed),
                             segment_columns=segments or None)
     bundle = build_report(ws, setting, options, model_file=Path(args.model).name, data_file=Path(args.data).name,

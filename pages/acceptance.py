@@ -14,7 +14,7 @@ from core.errors import RiskPruneError
 from core.execution import make_executor
 from core.policy import SIZE_AXES, Policy, SearchSettings, default_policy, recommend
 from core.prune import FineTuneSpec, PruneSpec, method_label
-from ui.controls import show_setting
+from ui.controls import current_setting, show_setting
 from ui.state import workspace_or_stop
 from ui.verdict import STATUS_ICON, acceptance, current_policy, current_verdict, verdict_strip
 from ui.widgets import download_csv, show_error
@@ -93,7 +93,8 @@ workers = st.radio("Run on", ["this process", "2 local worker processes", *(["th
                    help="A Ray cluster is used when the server was started with RAY_ADDRESS set (see README).")
 if st.button("Find the smallest acceptable model", key="recommend_run", type="primary"):
     settings = SearchSettings(axis=axis, seeds=tuple(range(int(n_seeds))),
-                              fine_tune=FineTuneSpec(int(epochs), seed=0) if epochs else None)
+                              fine_tune=FineTuneSpec(int(epochs), seed=0) if epochs else None,
+                              alignment=current_setting().alignment)
     bar = st.progress(0.0, text="Preparing the search…")
     st.caption("Press Stop (top right) or change any setting to cancel: nothing of an unfinished search is kept.")
     acc = acceptance()

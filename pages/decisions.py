@@ -38,6 +38,16 @@ k[3].metric("Score PSI", f"{cmp.psi.value:.4f}", cmp.psi.band, delta_color="off"
 k[4].metric("Rank correlation", "n/a" if not np.isfinite(cmp.spearman) else f"{cmp.spearman:.4f}",
             help="Spearman correlation of the two models' scores: 1 means the same ordering of applicants.")
 
+effect = view.alignment_effect()
+if effect is not None:
+    st.subheader("Score alignment: before and after")
+    st.dataframe(effect, hide_index=True, key="alignment_effect", column_config={
+        c: st.column_config.NumberColumn(format="%.4f") for c in ("original", "pruned, scores as pruned", "pruned, scores aligned")})
+    st.caption(f"The pruned model's scores pass through {cur.result.alignment['spec']['label']}, fitted on "
+               f"{cur.result.alignment['fitted_on']} (never on the evaluation rows). A positive monotone map keeps the ranking "
+               "(AUC), and brings the scale — cutoffs, PSI, flips — back towards the original's.")
+    download_csv(effect, "alignment_effect.csv", key="csv_alignment_effect")
+
 st.subheader("Flipped decisions")
 summary = f.summary_frame()
 fig = go.Figure(go.Bar(x=summary["applicants"], y=summary["change"], orientation="h",

@@ -6,11 +6,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.alignment import AFFINE, ISOTONIC, NONE, TO_ORIGINAL, TO_OUTCOMES
 from core.errors import RiskPruneError
 from core.formatting import human_size
 from core.prune import COMPACTED, FineTuneSpec, get_method, prunable_layers
 from core.workspace import Setting, layer_sensitivity_for, prune_view, prune_workspace
-from ui.controls import current_setting, decision_rule, fine_tunings
+from ui.controls import current_setting, decision_rule, fine_tunings, keep_setting, page_widget_key
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
 from ui.verdict import verdict_strip
@@ -180,6 +181,26 @@ else:
               f"{info['seconds']:.1f} s); it should fall as the pruned model re-learns.", key="ft_loss", height=300)
     else:
         st.caption("The shown model is not fine-tuned.")
+
+st.subheader("Score alignment")
+st.caption("Pruning tends to keep the ranking and squeeze the score scale, and decisions run on the scale (cutoffs, PD "
+           "grades, PSI monitoring). A small monotone map appended to the pruned model re-anchors it — the light tool to "
+           "try before fine-tuning. It is fitted on the training split, or on a seeded calibration split of the evaluation "
+           "file that is then left out of every evaluation; the exported model carries it.")
+a1, a2 = st.columns([2, 1])
+a1.radio("Scores of the pruned model", [NONE, TO_ORIGINAL, TO_OUTCOMES], horizontal=True, key=page_widget_key("align_method", NONE),
+         on_change=keep_setting, args=("align_method",),
+         format_func={NONE: "as pruned", TO_ORIGINAL: "align to the original", TO_OUTCOMES: "recalibrate to outcomes"}.get)
+a2.selectbox("Map", [AFFINE, ISOTONIC], key=page_widget_key("align_shape", AFFINE), on_change=keep_setting, args=("align_shape",),
+             disabled=st.session_state.get("align_method", NONE) == NONE,
+             format_func={AFFINE: "affine (two parameters)", ISOTONIC: "isotonic (monotone steps)"}.get)
+if res.alignment:
+    al = res.alignment
+    st.success(f"Applied: {al['description']} Fitted on {al['fitted_on']}.")
+    fit = pd.DataFrame([{"quantity": k, **{c: al["fit_metrics"].get(c, {}).get(k) for c in ("original", "before", "after")}}
+                        for k in al["fit_metrics"].get("before", {})])
+    if len(fit):
+        st.dataframe(fit, hide_index=True, key="alignment_fit")
 
 st.subheader("Per-layer sensitivity")
 st.caption("Prunes one layer at a time (others intact) and measures the AUC drop: layers that tolerate heavy "

@@ -40,7 +40,7 @@ view = view_or_stop(tradeoff_view, ws, current_setting(), decision_rule(), progr
                     context="The trade-offs cannot be computed: ")
 cur, result = view.pruned, view.sweep
 try:  # which settings the committee would accept (judged once per sweep and policy, then cached)
-    verdicts = sweep_verdicts(ws, decision_rule(), result.seed, acceptance(),
+    verdicts = sweep_verdicts(ws, decision_rule(), result.seed, acceptance(), alignment=current_setting().alignment,
                               progress=lambda d, t, what: bar.progress(d / t, text=f"Judging {d}/{t} settings against the policy: {what}"))
 except RiskPruneError as err:
     verdicts = None

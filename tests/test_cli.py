@@ -259,3 +259,20 @@ def test_recommend_refuses_a_bad_policy_file_in_one_line(files, tmp_path, capsys
     code, err = _run_main(["recommend", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--target", "status",
                            "--bad", "default", "--out", str(tmp_path / "o"), "--policy", str(tmp_path / "p.json"), "--quiet"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "threshold" in err
+
+
+def test_sweep_and_report_apply_the_chosen_score_alignment(files, tmp_path, capsys):
+    common = ["--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--target", "status", "--bad", "default",
+              "--eval-mode", "holdout", "--align", "to-original"]
+    code, err = _run_main(["sweep", *common, "--out", str(tmp_path / "s.csv"), "--methods", "neuron_l1", "--ratios", "0.3,0.6"], capsys)
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "s.csv")
+    assert {"psi", "psi_unaligned"} <= set(table.columns)
+    assert (table["psi"] <= table["psi_unaligned"] + 1e-9).all()  # re-anchoring the scale lowers the shift
+    code, err = _run_main(["report", *common, "--method", "neuron_l1", "--ratio", "0.6", "--no-sweep", "--explain-rows", "40",
+                           "--explain-background", "20", "--bootstrap", "20", "--no-governance", "--out", str(tmp_path / "r")], capsys)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["settings"]["alignment"]["spec"]["method"] == "to_original"
+    reloaded = load_model((tmp_path / "r" / "pruned_model.pt").read_bytes(), "p.pt")
+    assert "AlignedModel" in str(reloaded.scripted.original_name)  # the exported model carries its map

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.alignment import AFFINE, NO_ALIGNMENT, NONE, AlignmentSpec
 from core.explain.sample import ExplainSettings
 from core.metrics import DEFAULT_LGD, DecisionRule
 from core.prune import FineTuneSpec, PruneSpec, method_keys, method_label
@@ -73,11 +74,38 @@ def fine_tunings() -> dict[str, FineTuneSpec]:
     return st.session_state.setdefault("fine_tunings", {})
 
 
+def page_widget_key(state_key: str, default) -> str:
+    """A widget key for a setting that one page edits but every page reads.
+
+    Streamlit drops a widget's state when the user opens a page that does not draw it; the setting
+    therefore lives under ``state_key`` and the widget (key ``<state_key>_widget``) is seeded from it
+    and copies its value back on change. Pass the returned key and ``on_change=keep_setting``,
+    ``args=(state_key,)`` to the widget.
+    """
+    widget_key = f"{state_key}_widget"
+    if widget_key not in st.session_state:
+        st.session_state[widget_key] = st.session_state.get(state_key, default)
+    return widget_key
+
+
+def keep_setting(state_key: str) -> None:
+    st.session_state[state_key] = st.session_state[f"{state_key}_widget"]
+
+
+def current_alignment() -> AlignmentSpec:
+    """The score alignment chosen on the Prune page (none by default)."""
+    method = st.session_state.get("align_method", NONE)
+    if method == NONE:
+        return NO_ALIGNMENT
+    return AlignmentSpec(method, st.session_state.get("align_shape", AFFINE), seed=int(st.session_state.get("seed", 0)))
+
+
 def current_setting() -> Setting:
-    """The model every page shows: the sidebar's pruning, fine-tuned when the user fine-tuned this setting."""
+    """The model every page shows: the sidebar's pruning, fine-tuned when the user fine-tuned this setting,
+    with the score alignment chosen on the Prune page."""
     spec = current_spec()
     ft = fine_tunings().get(spec.key)
-    return Setting(spec, ft if ft is not None and st.session_state.get("use_fine_tuned", True) else None)
+    return Setting(spec, ft if ft is not None and st.session_state.get("use_fine_tuned", True) else None, current_alignment())
 
 
 def decision_rule() -> DecisionRule:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.alignment.spec import NO_ALIGNMENT, AlignmentSpec
 from core.cache import memoized
 from core.governance.segments import SegmentSpec
 from core.metrics.decisions import DecisionRule
@@ -53,17 +54,17 @@ def setting_verdict(ws: Workspace, setting: Setting, acceptance: Acceptance) -> 
 
 @memoized(8)
 def sweep_verdicts(ws: Workspace, rule: DecisionRule, seed: int, acceptance: Acceptance,
-                   progress: Progress | None = None) -> pd.DataFrame:
+                   progress: Progress | None = None, alignment: AlignmentSpec = NO_ALIGNMENT) -> pd.DataFrame:
     """The verdict of every point of the trade-off sweep: which settings the committee would accept.
 
     One row per (method, ratio) of ``sweep_workspace(ws, rule, seed)``: ``acceptable`` and the first
     blocking criterion. Each point's verdict is the memoised ``setting_verdict``, so points the user
     already looked at are not judged twice.
     """
-    table = sweep_workspace(ws, rule, seed).table
+    table = sweep_workspace(ws, rule, seed, alignment=alignment).table
     rows = []
     for i, (method, ratio) in enumerate(zip(table["method"], table["ratio"])):
-        verdict = setting_verdict(ws, Setting(PruneSpec.make(method, float(ratio), seed=seed)), acceptance)
+        verdict = setting_verdict(ws, Setting(PruneSpec.make(method, float(ratio), seed=seed), alignment=alignment), acceptance)
         b = verdict.blocking
         rows.append({"method": method, "ratio": float(ratio), "acceptable": verdict.acceptable,
                      "blocking": "" if b is None else b.label, "n_failed": len(verdict.failed)})

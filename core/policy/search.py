@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from core.alignment.spec import NO_ALIGNMENT, AlignmentSpec
 from core.data.dataset import Dataset
 from core.errors import ModelError, RiskPruneError, SpecError
 from core.governance.segments import SegmentSpec
@@ -50,7 +51,7 @@ from core.prune.methods import MAGNITUDE_LAYER, get_method, method_keys, method_
 from core.prune.spec import MAX_RATIO, PruneSpec
 from core.workspace.binding import Workspace
 from core.workspace.governance import prepare_oot
-from core.workspace.operations import Setting, prune_workspace
+from core.workspace.operations import Setting, evaluation_workspace, prune_workspace
 
 DEFAULT_GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
 BASELINE_METHOD = MAGNITUDE_LAYER  # runs on every model with a Linear layer; at ratio 0 it is the original
@@ -97,6 +98,7 @@ class SearchSettings:
     seeds: tuple[int, ...] = (0,)
     fine_tune: FineTuneSpec | None = None
     exhaustive: bool = False
+    alignment: AlignmentSpec = NO_ALIGNMENT  # a score map fitted to every candidate before it is judged
 
     def __post_init__(self) -> None:
         check_axis(self.axis)
@@ -141,6 +143,7 @@ class Candidate:
     percent: int
     seed: int = 0
     fine_tune: FineTuneSpec | None = None
+    alignment: AlignmentSpec = NO_ALIGNMENT
 
     @property
     def ratio(self) -> float:
@@ -271,7 +274,7 @@ def evaluate_candidate(shared: SearchPayload, task: Candidate) -> Outcome:
     started = time.perf_counter()
     ws, base = _context(shared)
     try:
-        pruned = prune_workspace(ws, Setting(task.spec, task.fine_tune_spec))
+        pruned = prune_workspace(ws, Setting(task.spec, task.fine_tune_spec, task.alignment))
         m = measure(ws, pruned, base)
     except RiskPruneError as err:
         return Outcome(task, None, None, str(err), time.perf_counter() - started)
@@ -428,6 +431,7 @@ def recommend(
         raise SpecError("Fine-tuning candidates needs training rows, but every row is used for evaluation.",
                         "Bind the data with a held-out split (eval mode 'holdout') or search without fine-tuning.")
     started = time.perf_counter()
+    ws = evaluation_workspace(ws, Setting(PruneSpec(), alignment=settings.alignment))  # rows a map may be fitted on
     payload = payload_for(ws, policy, model_bytes=model_bytes, decision=decision, segments=segments, oot=oot)
     base = baseline_for(ws, policy, decision=payload.decision, segments=payload.segments, oot=payload.oot)
     _remember(payload.key, ws, base)  # an in-process executor reuses the caller's workspace instead of reloading it
@@ -452,10 +456,10 @@ def recommend(
 
     try:
         methods, seeds, grid = settings.methods, settings.seeds, settings.grid_percents
-        at = lambda m, p: [results[Candidate(m, p, s, ft)] for s in seeds]
+        at = lambda m, p: [results[Candidate(m, p, s, ft, settings.alignment)] for s in seeds]
         passes = lambda m, p: all(o.acceptable for o in at(m, p))
-        base_task = Candidate(BASELINE_METHOD, 0, seeds[0], None)  # ratio 0: the original's own function
-        grid_tasks = [Candidate(m, p, s, ft) for m in methods for p in grid for s in seeds]
+        base_task = Candidate(BASELINE_METHOD, 0, seeds[0], None, settings.alignment)  # ratio 0: the original's own function
+        grid_tasks = [Candidate(m, p, s, ft, settings.alignment) for m in methods for p in grid for s in seeds]
         worst_refine = len(methods) * len(seeds) * max(_rounds_needed(b - a) for a, b in zip((0, *grid), grid))
         run("grid", [base_task, *grid_tasks], worst_refine)
         baseline = results[base_task]
@@ -517,7 +521,7 @@ def recommend(
                 break
             step += 1
             mids = {m: (lo + hi) // 2 for m, (lo, hi) in open_.items()}
-            tasks = [Candidate(m, mids[m], s, ft) for m in open_ for s in seeds]
+            tasks = [Candidate(m, mids[m], s, ft, settings.alignment) for m in open_ for s in seeds]
             remaining = len(seeds) * sum(_rounds_needed((hi - lo + 1) // 2) for lo, hi in open_.values())
             run(f"refine {step}", tasks, remaining)
             for m, mid in mids.items():

@@ -6,7 +6,7 @@ and risk numbers; the Pareto front shows which points are worth considering at a
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,8 +123,13 @@ def sweep(
     X_reference: np.ndarray | None = None,
     groups: Sequence[str] | None = None,
     progress: Progress | None = None,
+    transform: Callable[[PruneResult], PruneResult] | None = None,
 ) -> SweepResult:
-    """Every method at every ratio on the same rows; ratio 0 of each method is the original itself."""
+    """Every method at every ratio on the same rows; ratio 0 of each method is the original itself.
+
+    ``transform`` is applied to every pruned model before it is judged (e.g. a score map fitted to
+    it); the table then also says what the PSI was before it (``psi_unaligned``).
+    """
     methods = method_keys() if methods is None else tuple(methods)
     for m in methods:
         get_method(m)  # unknown names are refused before any work is done
@@ -142,7 +147,11 @@ def sweep(
             except SpecError as exc:  # e.g. neuron methods on a model without hidden layers
                 skipped[method] = str(exc)
             else:
-                rows.append(evaluate_row(res, ctx, base))
+                if transform is None:
+                    rows.append(evaluate_row(res, ctx, base))
+                else:
+                    raw_psi = psi(ctx.original_scores, predict_pbad(res.module, ctx.X, ctx.kind)).value
+                    rows.append({**evaluate_row(transform(res), ctx, base), "psi_unaligned": raw_psi})
             report(progress, done, total, f"{method_label(method)} at {r:.0%}")
     table = pd.DataFrame(rows)
     table["pareto"] = pareto_front(table) if len(table) else pd.Series(dtype=bool)

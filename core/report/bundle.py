@@ -114,7 +114,7 @@ def run_report(ws: Workspace, setting: Setting | PruneSpec, options: ReportOptio
     if options.run_sweep:
         _say(progress, f"sweeping {len(options.sweep_methods) * len(options.sweep_ratios)} prunings")
         result_sweep = sweep_workspace(ws, options.rule, options.sweep_seed, methods=tuple(options.sweep_methods),
-                                       ratios=tuple(options.sweep_ratios))
+                                       ratios=tuple(options.sweep_ratios), alignment=setting.alignment)
         sweep_settings = {"methods": list(options.sweep_methods), "ratios": list(options.sweep_ratios), "seed": options.sweep_seed,
                           "skipped": dict(result_sweep.skipped)}
     shift, explain_settings, sample = None, {}, None

@@ -76,7 +76,8 @@ class PrunedModel:
     def description(self) -> str:
         r = self.result
         ft = (f", fine-tuned {r.fine_tuned['epochs']} epochs (seed {r.fine_tuned['seed']})" if r.fine_tuned else ", not fine-tuned")
-        return f"{r.spec.label} at {r.spec.ratio:.0%} (seed {r.spec.seed}) — {r.state}{ft}"
+        aligned = f", scores aligned ({r.alignment['spec']['label']}, fitted on {r.alignment['fitted_on']})" if r.alignment else ""
+        return f"{r.spec.label} at {r.spec.ratio:.0%} (seed {r.spec.seed}) — {r.state}{ft}{aligned}"
 
     @property
     def state_badge(self) -> str:
@@ -182,12 +183,25 @@ def attributions_for(ws: Workspace, pruned: PrunedModel | None, sample: ExplainS
 
 @memoized(8)
 def sweep_workspace(ws: Workspace, rule: DecisionRule = DecisionRule(), seed: int = 0, methods: Sequence[str] | None = None,
-                    ratios: Sequence[float] = DEFAULT_RATIOS, progress: Progress | None = None) -> SweepResult:
-    """Every method at every ratio on the evaluation rows, judged at the rule's cutoff."""
+                    ratios: Sequence[float] = DEFAULT_RATIOS, progress: Progress | None = None,
+                    alignment: AlignmentSpec = NO_ALIGNMENT) -> SweepResult:
+    """Every method at every ratio on the evaluation rows, judged at the rule's cutoff.
+
+    With an active ``alignment`` every candidate gets its own score map (fitted on the rows
+    ``evaluation_workspace`` sets aside) before it is judged, so a setting that fails on PSI only
+    because of its scale shows that it passes once aligned (``psi_unaligned`` beside ``psi``).
+    """
+    ws = evaluation_workspace(ws, Setting(PruneSpec(), alignment=alignment)) if alignment.active else ws
     cutoff = rule.resolve(ws.y_eval, ws.original_scores).cutoff
     ctx = make_context(ws.model, ws.X_eval, ws.y_eval, ws.output.kind, cutoff)
+
+    def align(result: PruneResult) -> PruneResult:
+        fitted, _ = fit_for(ws, alignment, result.module)
+        return aligned_result(result, fitted)
+
     return sweep(ws.model, ctx, methods=None if methods is None else tuple(methods), ratios=tuple(ratios), seed=seed,
-                 X_reference=reference_inputs(ws), groups=ws.data.groups, progress=progress)
+                 X_reference=reference_inputs(ws), groups=ws.data.groups, progress=progress,
+                 transform=align if alignment.active else None)
 
 
 @memoized(64)

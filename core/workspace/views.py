@@ -145,7 +145,7 @@ def tradeoff_view(ws: Workspace, setting: Setting, rule: DecisionRule, progress:
     ws = evaluation_workspace(ws, setting)
     pruned = prune_workspace(ws, setting)
     cmp = compare_workspace(ws, pruned, rule)
-    return TradeoffView(sweep_workspace(ws, rule, setting.prune.seed, progress=progress), pruned, cmp)
+    return TradeoffView(sweep_workspace(ws, rule, setting.prune.seed, progress=progress, alignment=setting.alignment), pruned, cmp)
 
 
 # --------------------------------------------------------------------------- explain
@@ -191,6 +191,21 @@ class DecisionView:
     strategy_pruned: pd.DataFrame
     exposure_columns: tuple[str, ...]  # numeric columns that could hold the loan amount
     exposure_guess: str | None
+    unaligned: Comparison | None = None  # the same pruning without its score map (when one is applied)
+
+    def alignment_effect(self) -> pd.DataFrame | None:
+        """PSI, flips and approval / bad rates before and after the score map, side by side (None without a map)."""
+        if self.unaligned is None:
+            return None
+        raw, al = self.unaligned, self.comparison
+        rows = [("Score PSI vs original", raw.psi.value, al.psi.value), ("Share of decisions flipped", raw.flips.share, al.flips.share),
+                ("Approval rate", raw.pruned.approval_rate, al.pruned.approval_rate),
+                ("Bad rate of approved", raw.pruned.approved_bad_rate, al.pruned.approved_bad_rate),
+                ("AUC", raw.pruned.auc, al.pruned.auc)]
+        original = {"Score PSI vs original": 0.0, "Share of decisions flipped": 0.0, "Approval rate": al.original.approval_rate,
+                    "Bad rate of approved": al.original.approved_bad_rate, "AUC": al.original.auc}
+        return pd.DataFrame([{"quantity": q, "original": original[q], "pruned, scores as pruned": a, "pruned, scores aligned": b}
+                             for q, a, b in rows])
 
     def expected_loss(self, exposure_column: str, lgd: float = DEFAULT_LGD) -> ExpectedLoss:
         """Expected and observed loss of each model's approved book, with the chosen exposure column."""
@@ -215,7 +230,8 @@ def decision_view(ws: Workspace, setting: Setting, rule: DecisionRule) -> Decisi
     cmp = compare_workspace(ws, pruned, rule)
     (dec_o, st_o), (dec_p, st_p) = decision_curves(ws, None), decision_curves(ws, pruned)
     numeric, guess = exposure_candidates(ws)
-    return DecisionView(ws, pruned, cmp, dec_o, dec_p, st_o, st_p, numeric, guess)
+    unaligned = compare_workspace(ws, prune_workspace(ws, setting.without_alignment()), rule) if setting.alignment.active else None
+    return DecisionView(ws, pruned, cmp, dec_o, dec_p, st_o, st_p, numeric, guess, unaligned)
 
 
 # --------------------------------------------------------------------------- governance
