@@ -98,8 +98,8 @@ if cmp.ci:
         ci = cmp.ci[name]
         verdict = "larger than sampling noise" if ci.excludes_zero else "within sampling noise"
         parts.append(f"{label} {ci.delta:+.4f} (95 % CI {ci.low:+.4f} to {ci.high:+.4f}: {verdict})")
-    st.caption("; ".join(parts) + f". Paired bootstrap over the {cmp.flips.n:,} evaluation applicants, "
-               f"{cmp.ci['auc'].resamples} resamples, seed {cmp.ci['auc'].seed}.")
+    how = "; ".join(f"{label} by {cmp.ci[name].describe}" for name, label in (("auc", "ΔAUC"), ("ks", "ΔKS")))
+    st.caption("; ".join(parts) + f". Over the {cmp.flips.n:,} evaluation applicants: {how}.")
 
 layers = view.layers
 fig = go.Figure()

@@ -258,4 +258,4 @@ def test_prune_page_says_whether_the_auc_change_is_larger_than_noise():
     at = open_app("prune", ratio=0.5)
     [ci] = [c.value for c in at.caption if c.value.startswith("ΔAUC")]
     assert "95 % CI" in ci and ("within sampling noise" in ci or "larger than sampling noise" in ci)
-    assert "200 resamples" in ci
+    assert "paired bootstrap, 200 resamples" in ci

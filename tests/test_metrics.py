@@ -630,3 +630,24 @@ def test_comparison_spearman_and_deltas():
     for m in ("auc", "ks", "brier", "log_loss", "approval_rate"):
         assert c.delta(m) == pytest.approx(getattr(c.pruned, m) - getattr(c.original, m))
     assert c.psi.value == M.psi(s, p).value
+
+
+def test_large_files_get_delong_for_auc_and_a_sampled_bootstrap_for_ks():
+    rng = np.random.default_rng(5)
+    n = 30_000
+    y = (rng.random(n) < 0.2).astype(int)
+    s = np.clip(0.2 + 0.25 * (y - 0.2) + rng.normal(0, 0.15, n), 0.001, 0.999)
+    p = np.clip(s + rng.normal(0, 0.03, n), 0.001, 0.999)
+    small = M.compare(y, s, p, bootstrap=100, seed=2)  # all rows ≤ the bootstrap limit: both bootstrap
+    assert small.ci["auc"].method == small.ci["ks"].method == "paired bootstrap"
+    from core.metrics.intervals import paired_intervals
+
+    big = paired_intervals(y, s, p, resamples=100, seed=2, max_bootstrap_rows=5_000)
+    ref = M.delong_test(y, s, p)
+    assert big["auc"].method == "DeLong" and (big["auc"].low, big["auc"].high) == pytest.approx((ref.low, ref.high), abs=1e-12)
+    assert big["ks"].method == "paired bootstrap" and big["ks"].rows == 5_000
+    assert big["ks"].low <= big["ks"].delta <= big["ks"].high
+    assert big["ks"].delta == pytest.approx(M.ks(y, p) - M.ks(y, s), abs=1e-12)  # the change is on all rows
+    # the sampled interval is wider than the all-rows bootstrap: conservative, never optimistic
+    assert (big["ks"].high - big["ks"].low) > (small.ci["ks"].high - small.ci["ks"].low)
+    assert "DeLong" in big["auc"].describe and "5,000 rows" in big["ks"].describe

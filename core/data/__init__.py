@@ -29,7 +29,7 @@ from core.data.columns import (
     text_columns,
     text_columns_note,
 )
-from core.data.dataset import MIN_ROWS, Dataset, prepare_dataset, stratified_split
+from core.data.dataset import MIN_ROWS, Dataset, prepare_dataset, stratified_sample, stratified_split
 from core.data.profile import ColumnProfile, DataProfile, data_profile
 from core.data.reading import MAX_CELLS, MAX_COLUMNS, MAX_DATA_BYTES, Table, read_table
 from core.data.schema import SCHEMA_FILE, FeatureSchema, FeatureSpec
@@ -79,6 +79,7 @@ __all__ = [
     "resolve_bad_value",
     "resolve_column",
     "resolve_columns",
+    "stratified_sample",
     "stratified_split",
     "target_summary",
     "target_values",

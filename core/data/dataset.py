@@ -376,3 +376,23 @@ def stratified_split(y: np.ndarray, seed: int, fractions: tuple[float, float, fl
         parts["validation"].append(idx[n_train:n_train + n_val])
         parts["test"].append(idx[n_train + n_val:])
     return {k: np.sort(np.concatenate(v)) for k, v in parts.items()}
+
+
+def stratified_sample(y: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """A seeded sample of ``size`` row indices (sorted) with the classes in the proportions of ``y``.
+
+    Used where every row would cost too much (interactive views and bootstrap intervals on large
+    files); each class keeps at least one row so ranking metrics stay defined.
+    """
+    y = np.asarray(y)
+    n = len(y)
+    if size >= n:
+        return np.arange(n)
+    rng = np.random.default_rng([int(seed), 7])
+    parts = []
+    classes = np.unique(y)
+    for cls in classes:
+        idx = np.flatnonzero(y == cls)
+        k = max(1, int(round(size * len(idx) / n)))
+        parts.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
+    return np.sort(np.concatenate(parts)).astype(np.int64)

@@ -12,7 +12,7 @@ from core.errors import MetricError
 from core.metrics._validation import _both_classes, as_scores, check_cutoff, check_paired, check_y_score
 from core.metrics.calibration import _brier_kernel, _log_loss_kernel
 from core.metrics.decisions import CutoffChoice, Flips, _confusion_kernel, flips, resolve_cutoff
-from core.metrics.intervals import DeltaCI, bootstrap_deltas
+from core.metrics.intervals import DeltaCI, paired_intervals
 from core.metrics.ranking import _auc_kernel, _ks_kernel
 from core.metrics.stability import PSIResult, psi
 
@@ -136,7 +136,7 @@ def compare(
     """All original-vs-pruned numbers in one call; ``bootstrap`` > 0 adds paired CIs (slower)."""
     y, so, sp = check_paired(y_true, original, pruned)
     choice = resolve_cutoff(y, so, cutoff=cutoff, approval_rate=approval_rate)
-    ci = bootstrap_deltas(y, so, sp, resamples=bootstrap, seed=seed) if bootstrap else {}
+    ci = paired_intervals(y, so, sp, resamples=bootstrap, seed=seed) if bootstrap else {}
     return Comparison(
         original=risk_metrics(y, so, cutoff=choice.cutoff),
         pruned=risk_metrics(y, sp, cutoff=choice.cutoff),
