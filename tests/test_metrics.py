@@ -651,3 +651,22 @@ def test_large_files_get_delong_for_auc_and_a_sampled_bootstrap_for_ks():
     # the sampled interval is wider than the all-rows bootstrap: conservative, never optimistic
     assert (big["ks"].high - big["ks"].low) > (small.ci["ks"].high - small.ci["ks"].low)
     assert "DeLong" in big["auc"].describe and "5,000 rows" in big["ks"].describe
+
+
+@pytest.mark.parametrize("seed,n,rate,ties", [c for c in CASES if c[3] is not None])
+def test_one_sort_per_model_gives_the_same_numbers_as_the_separate_metrics_on_tied_scores(seed, n, rate, ties):
+    """compare() sorts each model's scores once and reads AUC, KS, Spearman and the confusion counts from
+    that sort; every number must equal the one computed on its own (and scipy's Spearman with ties)."""
+    from scipy.stats import spearmanr
+
+    s, y = _random_case(seed, n, rate, ties)
+    p = np.round(np.clip(s + np.random.default_rng(seed).normal(0, 0.05, n), 0, 1), ties)
+    c = M.compare(y, s, p, approval_rate=0.7)
+    for model, scores in (("original", s), ("pruned", p)):
+        m = getattr(c, model)
+        assert m.auc == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+        assert m.ks == pytest.approx(M.ks(y, scores), abs=1e-12) and m.ks_score == M.ks_threshold(y, scores)
+        cm = M.confusion(y, scores, cutoff=c.cutoff.cutoff)
+        assert (m.approval_rate, m.approved_bad_rate, m.precision, m.recall) == pytest.approx(
+            (cm.approval_rate, cm.approved_bad_rate, cm.precision, cm.recall), nan_ok=True)
+    assert c.spearman == pytest.approx(spearmanr(s, p).statistic, abs=1e-12)

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from core.errors import MetricError, SpecError
+from core.metrics._sorted import sort_scores
 from core.metrics._validation import _as_count, check_y_score
 
 _EPS = np.finfo(np.float64).eps
@@ -54,8 +54,11 @@ def _equal_count_bins(s: np.ndarray, bins: int) -> np.ndarray:
     Ties take their lowest rank, so a cutoff never splits applicants with the same score and the
     assignment does not depend on row order (a bin may hold more or fewer rows than n / bins).
     """
-    ranks = stats.rankdata(s, method="min") - 1
-    return np.minimum((ranks * bins) // len(s), bins - 1).astype(np.int64)
+    return _bins_of_ranks(sort_scores(s).min_ranks0(), bins, len(s))
+
+
+def _bins_of_ranks(min_ranks0: np.ndarray, bins: int, n: int) -> np.ndarray:
+    return np.minimum((min_ranks0 * bins) // n, bins - 1).astype(np.int64)
 
 
 def _check_bins(bins: Any) -> int:
@@ -96,11 +99,16 @@ def score_deciles(y_true: Any, y_score: Any, bins: int = 10) -> pd.DataFrame:
     bins = _check_bins(bins)
     if len(s) == 0:
         raise MetricError("There are no applicants to put into deciles.", "Pass at least one applicant.")
-    decile = _equal_count_bins(s, bins) + 1  # ties share the lowest rank → same decile
-    frame = pd.DataFrame({"decile": decile, "score": s, "bad": y})
-    out = frame.groupby("decile").agg(
-        applicants=("bad", "size"), bads=("bad", "sum"), mean_pd=("score", "mean"),
-        min_score=("score", "min"), max_score=("score", "max"),
-    ).reset_index()
+    ss = sort_scores(s, y)
+    decile_sorted = _bins_of_ranks(np.repeat(ss.run_start, ss.run_size), bins, len(s))  # non-decreasing
+    used, first = np.unique(decile_sorted, return_index=True)
+    last = np.append(first[1:], len(s)) - 1
+    applicants = np.diff(np.append(first, len(s)))
+    bads = np.add.reduceat(y[ss.order].astype(np.int64), first)
+    out = pd.DataFrame({
+        "decile": used + 1, "applicants": applicants, "bads": bads,
+        "mean_pd": np.add.reduceat(ss.s_sorted.astype(np.float64), first) / applicants,
+        "min_score": ss.s_sorted[first], "max_score": ss.s_sorted[last],
+    })
     out["observed_bad_rate"] = out["bads"] / out["applicants"]
     return out

@@ -6,14 +6,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from core.errors import MetricError
+from core.metrics._sorted import SortedScores, auc_sorted, declined_counts, ks_sorted, sort_scores
 from core.metrics._validation import _both_classes, as_scores, check_cutoff, check_paired, check_y_score
 from core.metrics.calibration import _brier_kernel, _log_loss_kernel
-from core.metrics.decisions import CutoffChoice, Flips, _confusion_kernel, flips, resolve_cutoff
+from core.metrics.decisions import Confusion, CutoffChoice, Flips, flips, resolve_cutoff
 from core.metrics.intervals import DeltaCI, paired_intervals
-from core.metrics.ranking import _auc_kernel, _ks_kernel
 from core.metrics.stability import PSIResult, psi
 
 
@@ -60,12 +59,18 @@ HIGHER_IS_BETTER = {
 
 
 def risk_metrics(y_true: Any, y_score: Any, *, cutoff: float) -> RiskMetrics:
-    """Every headline number of one model; inputs validated once, then the metric kernels run."""
+    """Every headline number of one model; inputs validated once, the scores sorted once."""
     y, s = check_y_score(y_true, y_score)
-    n_bad, _ = _both_classes(y)
-    ks_stat, ks_at = _ks_kernel(y, s)
-    a = _auc_kernel(y, s)
-    cm = _confusion_kernel(y, s, check_cutoff(cutoff))
+    _both_classes(y)
+    return _risk_metrics_sorted(y, s, sort_scores(s, y), check_cutoff(cutoff))
+
+
+def _risk_metrics_sorted(y: np.ndarray, s: np.ndarray, ss: SortedScores, cutoff: float) -> RiskMetrics:
+    n_bad = int(ss.run_bad.sum())
+    ks_stat, ks_at = ks_sorted(ss)
+    a = auc_sorted(ss)
+    declined, declined_bad = declined_counts(ss, cutoff)
+    cm = Confusion(cutoff, declined_bad, declined - declined_bad, len(s) - n_bad - (declined - declined_bad), n_bad - declined_bad)
     return RiskMetrics(
         n=len(s), n_bad=n_bad, bad_rate=n_bad / len(s), auc=a, gini=2 * a - 1, ks=ks_stat, ks_score=ks_at,
         brier=_brier_kernel(y, s), log_loss=_log_loss_kernel(y, s), cutoff=cm.cutoff, accuracy=cm.accuracy,
@@ -117,9 +122,14 @@ def spearman(a: Any, b: Any) -> float:
     z = as_scores(b, "pruned scores")
     if len(x) != len(z):
         raise MetricError(f"Cannot correlate {len(x)} scores with {len(z)}.", "Score the same applicants with both models.")
-    if len(x) < 2 or np.ptp(x) == 0 or np.ptp(z) == 0:
+    return _spearman_sorted(sort_scores(x), sort_scores(z))
+
+
+def _spearman_sorted(a: SortedScores, b: SortedScores) -> float:
+    """Spearman's rho: Pearson's correlation of the average ranks (``scipy.stats.spearmanr``)."""
+    if a.n < 2 or len(a.run_start) == 1 or len(b.run_start) == 1:
         return float("nan")  # undefined for constant scores; shown as "n/a"
-    return float(stats.spearmanr(x, z).statistic)
+    return float(np.corrcoef(a.average_ranks(), b.average_ranks())[0, 1])
 
 
 def compare(
@@ -137,12 +147,14 @@ def compare(
     y, so, sp = check_paired(y_true, original, pruned)
     choice = resolve_cutoff(y, so, cutoff=cutoff, approval_rate=approval_rate)
     ci = paired_intervals(y, so, sp, resamples=bootstrap, seed=seed) if bootstrap else {}
+    _both_classes(y)
+    sorted_o, sorted_p = sort_scores(so, y), sort_scores(sp, y)
     return Comparison(
-        original=risk_metrics(y, so, cutoff=choice.cutoff),
-        pruned=risk_metrics(y, sp, cutoff=choice.cutoff),
+        original=_risk_metrics_sorted(y, so, sorted_o, choice.cutoff),
+        pruned=_risk_metrics_sorted(y, sp, sorted_p, choice.cutoff),
         cutoff=choice,
         psi=psi(so, sp),
         flips=flips(y, so, sp, cutoff=choice.cutoff, row_ids=row_ids),
-        spearman=spearman(so, sp),
+        spearman=_spearman_sorted(sorted_o, sorted_p),
         ci=ci,
     )

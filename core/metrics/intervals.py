@@ -54,9 +54,10 @@ class DeltaCI:
 
 
 def bootstrap_deltas(
-    y_true: Any, original: Any, pruned: Any, *, resamples: int = DEFAULT_BOOTSTRAP, seed: int = 0, level: float = 0.95
+    y_true: Any, original: Any, pruned: Any, *, resamples: int = DEFAULT_BOOTSTRAP, seed: int = 0, level: float = 0.95,
+    metrics: tuple[str, ...] = ("auc", "ks"),
 ) -> dict[str, DeltaCI]:
-    """Percentile CIs for ΔAUC and ΔKS, resampling applicants with the *same* draw for both models.
+    """Percentile CIs for ΔAUC and ΔKS (or those of ``metrics``), resampling applicants with the *same* draw for both models.
 
     Pairing matters: the two models score the same applicants, so most sampling noise cancels in
     the difference; unpaired intervals would be far too wide. Resamples with one class only are
@@ -64,6 +65,8 @@ def bootstrap_deltas(
     """
     y, so, sp = check_paired(y_true, original, pruned)
     _both_classes(y)
+    if not metrics or set(metrics) - {"auc", "ks"}:
+        raise SpecError(f"Bootstrap intervals exist for 'auc' and 'ks', not {list(metrics)}.", "Pass metrics=('auc', 'ks').")
     resamples = _as_count(resamples, "number of bootstrap resamples", f"Use the default {DEFAULT_BOOTSTRAP}.")
     if resamples < 10:
         raise SpecError(f"{resamples} bootstrap resamples are too few for an interval.", f"Use the default {DEFAULT_BOOTSTRAP}.")
@@ -86,8 +89,9 @@ def bootstrap_deltas(
         if yb.min() == yb.max():
             continue
         rows.append(idx)
-    draws = _paired_draws(y, so, sp, np.stack(rows))
-    point = {"auc": _auc_kernel(y, sp) - _auc_kernel(y, so), "ks": _ks_kernel(y, sp)[0] - _ks_kernel(y, so)[0]}
+    draws = _paired_draws(y, so, sp, np.stack(rows), metrics)
+    kernels = {"auc": _auc_kernel, "ks": lambda yy, ss: _ks_kernel(yy, ss)[0]}
+    point = {m: kernels[m](y, sp) - kernels[m](y, so) for m in metrics}
     alpha = (1 - level) / 2
     out = {}
     for m, vals in draws.items():
@@ -111,7 +115,7 @@ def _auc_rows(yb: np.ndarray, sb: np.ndarray) -> np.ndarray:
 def _ks_rows(yb: np.ndarray, sb: np.ndarray) -> np.ndarray:
     """``_ks_kernel``'s statistic of every row at once: the gap read only at the last of tied scores."""
     n_bad = yb.sum(axis=1, keepdims=True).astype(np.float64)
-    order = np.argsort(sb, axis=1, kind="mergesort")
+    order = np.argsort(sb, axis=1)  # the order within tied runs does not matter: the gap is read at their ends
     s_sorted = np.take_along_axis(sb, order, axis=1)
     y_sorted = np.take_along_axis(yb, order, axis=1)
     last_of_tie = np.concatenate([s_sorted[:, 1:] != s_sorted[:, :-1], np.ones((len(sb), 1), dtype=bool)], axis=1)
@@ -119,17 +123,19 @@ def _ks_rows(yb: np.ndarray, sb: np.ndarray) -> np.ndarray:
     return np.where(last_of_tie, gap, -np.inf).max(axis=1)
 
 
-def _paired_draws(y: np.ndarray, so: np.ndarray, sp: np.ndarray, idx: np.ndarray, chunk: int = 1 << 20) -> dict[str, np.ndarray]:
+def _paired_draws(y: np.ndarray, so: np.ndarray, sp: np.ndarray, idx: np.ndarray, metrics: tuple[str, ...] = ("auc", "ks"),
+                  chunk: int = 1 << 20) -> dict[str, np.ndarray]:
     """Pruned − original AUC and KS on each resample (rows of ``idx``), computed a block of rows at a
     time (about ``chunk`` cells per block, so memory stays bounded on large evaluation sets)."""
     per = max(1, chunk // max(idx.shape[1], 1))
-    auc_d, ks_d = [], []
+    rows_of = {"auc": _auc_rows, "ks": _ks_rows}
+    out: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
     for start in range(0, len(idx), per):
         block = idx[start:start + per]
         yb, ob, pb = y[block], so[block], sp[block]
-        auc_d.append(_auc_rows(yb, pb) - _auc_rows(yb, ob))
-        ks_d.append(_ks_rows(yb, pb) - _ks_rows(yb, ob))
-    return {"auc": np.concatenate(auc_d), "ks": np.concatenate(ks_d)}
+        for m in metrics:
+            out[m].append(rows_of[m](yb, pb) - rows_of[m](yb, ob))
+    return {m: np.concatenate(v) for m, v in out.items()}
 
 
 def paired_intervals(y_true: Any, original: Any, pruned: Any, *, resamples: int = DEFAULT_BOOTSTRAP, seed: int = 0,
@@ -145,7 +151,7 @@ def paired_intervals(y_true: Any, original: Any, pruned: Any, *, resamples: int 
     d = delong_test(y, so, sp, level=level)
     auc_ci = DeltaCI("auc", float(d.delta), float(d.low), float(d.high), level, 0, int(seed), DELONG)
     rows = stratified_sample(y, max_bootstrap_rows, seed)
-    ks = bootstrap_deltas(y[rows], so[rows], sp[rows], resamples=resamples, seed=seed, level=level)["ks"]
+    ks = bootstrap_deltas(y[rows], so[rows], sp[rows], resamples=resamples, seed=seed, level=level, metrics=("ks",))["ks"]
     delta_ks = _ks_kernel(y, sp)[0] - _ks_kernel(y, so)[0]
     # the sample's spread, centred on the all-rows change (a smaller sample only widens it: conservative)
     ks_ci = DeltaCI("ks", delta_ks, delta_ks + (ks.low - ks.delta), delta_ks + (ks.high - ks.delta), level, ks.resamples,

@@ -13,17 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
+from core.metrics._sorted import auc_sorted, ks_sorted, sort_scores
 from core.metrics._validation import _both_classes, check_y_score
 
 
 def _auc_kernel(y: np.ndarray, s: np.ndarray) -> float:
     """AUC of valid arrays with both classes: Mann–Whitney U with average ranks for ties."""
-    n_bad = int(y.sum())
-    n_good = len(y) - n_bad
-    ranks = stats.rankdata(s)
-    return float((ranks[y == 1].sum() - n_bad * (n_bad + 1) / 2.0) / (n_bad * n_good))
+    return auc_sorted(sort_scores(s, y))
 
 
 def _ks_kernel(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
@@ -32,13 +29,7 @@ def _ks_kernel(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
     The gap is read only at the last applicant of each run of tied scores: a cutoff cannot split
     applicants with the same score.
     """
-    n_bad = int(y.sum())
-    order = np.argsort(s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    last_of_tie = np.append(s_sorted[1:] != s_sorted[:-1], True)
-    gap = np.abs(np.cumsum(y_sorted) / n_bad - np.cumsum(1 - y_sorted) / (len(y) - n_bad))[last_of_tie]
-    i = int(np.argmax(gap))
-    return float(gap[i]), float(s_sorted[last_of_tie][i])
+    return ks_sorted(sort_scores(s, y))
 
 
 def auc(y_true: Any, y_score: Any) -> float:
