@@ -35,6 +35,21 @@ class Workspace:
     split_note: str
     original_scores: np.ndarray  # P(bad) of the original model on the evaluation rows
     view: str = ""  # "" for the rows as bound; else what narrowed them (part of the key)
+    sampled_from: int = 0  # evaluation rows an interactive sample was drawn from (0: not a sample)
+
+    @property
+    def is_sample(self) -> bool:
+        return self.sampled_from > 0
+
+    @property
+    def rows_label(self) -> str:
+        """Which rows the figures computed on this workspace rest on, in words a validator can check."""
+        n = len(self.eval_idx)
+        if self.is_sample:
+            return f"a stratified sample of {n:,} of the {self.sampled_from:,} evaluation rows"
+        if self.eval_mode == EVAL_ALL and not self.view:
+            return f"all {n:,} rows"
+        return f"{n:,} evaluation rows"
 
     @property
     def X_eval(self) -> np.ndarray:
