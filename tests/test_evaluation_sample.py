@@ -107,3 +107,13 @@ def test_all_rows_figures_need_the_workspace_the_sample_came_from(large_workspac
     small = bind(sample_model, sample_frame, "creditability", "bad", eval_mode="all")
     with pytest.raises(SpecError):
         population_figures(small, interactive_workspace(large_workspace), Setting(PruneSpec()))
+
+
+def test_a_large_book_is_swept_on_its_sample_and_the_sweep_says_which_rows(large_workspace):
+    from core.workspace import sweep_workspace
+
+    result = sweep_workspace(large_workspace, DecisionRule(), 0, methods=("magnitude_global",), ratios=(0.0, 0.5))
+    sample = interactive_workspace(large_workspace)
+    assert result.rows == sample.rows_label and "stratified sample" in result.rows
+    assert result.original["auc"] == pytest.approx(compare(sample.y_eval, sample.original_scores,
+                                                           sample.original_scores).original.auc, abs=1e-12)

@@ -20,6 +20,7 @@ from core.policy.verdict import Verdict, verdict_for
 from core.progress import Progress, report
 from core.prune.spec import PruneSpec
 from core.workspace.binding import Workspace
+from core.workspace.evaluation_sample import interactive_workspace
 from core.workspace.governance import OutOfTimeSample
 from core.workspace.operations import Setting, evaluation_workspace, prune_workspace, sweep_workspace
 
@@ -59,8 +60,10 @@ def sweep_verdicts(ws: Workspace, rule: DecisionRule, seed: int, acceptance: Acc
 
     One row per (method, ratio) of ``sweep_workspace(ws, rule, seed)``: ``acceptable`` and the first
     blocking criterion. Each point's verdict is the memoised ``setting_verdict``, so points the user
-    already looked at are not judged twice.
+    already looked at are not judged twice. A large book is judged on its interactive sample, the
+    rows the sweep itself is evaluated on.
     """
+    ws = interactive_workspace(ws)
     table = sweep_workspace(ws, rule, seed, alignment=alignment).table
     rows = []
     for i, (method, ratio) in enumerate(zip(table["method"], table["ratio"])):

@@ -50,6 +50,7 @@ from core.prune.finetune import FineTuneSpec
 from core.prune.methods import MAGNITUDE_LAYER, get_method, method_keys, method_label
 from core.prune.spec import MAX_RATIO, PruneSpec
 from core.workspace.binding import Workspace
+from core.workspace.evaluation_sample import interactive_workspace
 from core.workspace.governance import prepare_oot
 from core.workspace.operations import Setting, evaluation_workspace, prune_workspace
 
@@ -431,6 +432,7 @@ def recommend(
         raise SpecError("Fine-tuning candidates needs training rows, but every row is used for evaluation.",
                         "Bind the data with a held-out split (eval mode 'holdout') or search without fine-tuning.")
     started = time.perf_counter()
+    ws = interactive_workspace(ws)  # a large book is searched on its stratified sample (settings["rows"] says so)
     ws = evaluation_workspace(ws, Setting(PruneSpec(), alignment=settings.alignment))  # rows a map may be fitted on
     payload = payload_for(ws, policy, model_bytes=model_bytes, decision=decision, segments=segments, oot=oot)
     base = baseline_for(ws, policy, decision=payload.decision, segments=payload.segments, oot=payload.oot)
@@ -653,7 +655,7 @@ def _assemble(ws: Workspace, policy: Policy, settings: SearchSettings, payload: 
     if winner is not None:
         summary = (f"Smallest model that passes every criterion: {winner.label} — {axis_label} "
                    f"{winner.size:,} of {winner.original_size:,} ({winner.reduction:.0%} smaller), {winner.measurements.state}; "
-                   f"{n} candidates checked.")
+                   f"{n} candidates checked on {ws.rows_label}.")
     elif not baseline.acceptable:
         summary = (f"Even the original model fails this policy. {baseline.blocking_sentence} No pruned setting passes it "
                    "either; relax or switch off that criterion.")
@@ -665,6 +667,7 @@ def _assemble(ws: Workspace, policy: Policy, settings: SearchSettings, payload: 
                     "cutoff": baseline.measurements.cutoff if baseline.measurements is not None else None,
                     "segments": [{"column": g.column, "edges": None if g.edges is None else list(g.edges), "bands": g.bands}
                                  for g in payload.segments], "out_of_time_rows": 0 if payload.oot is None else payload.oot.n_rows,
-                    "workspace_key": ws.key, "model_sha256": payload.model_hash, "payload_key": payload.key}
+                    "workspace_key": ws.key, "model_sha256": payload.model_hash, "payload_key": payload.key,
+                    "rows": ws.rows_label}
     return Recommendation(winner, summary, baseline, tuple(results[c] for _, c in order), candidates, methods, blockers,
                           all_settings, timings)

@@ -97,6 +97,7 @@ class SweepResult:
     cutoff: float = 0.5
     seed: int = 0
     skipped: dict[str, str] = field(default_factory=dict)  # method → why it could not run
+    rows: str = ""  # which rows every point was evaluated on (e.g. "a stratified sample of 10,000 of …")
 
     def with_front(self, size: str = "nonzeros", metric: str = "auc") -> pd.DataFrame:
         t = self.table.copy()

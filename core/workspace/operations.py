@@ -31,6 +31,7 @@ from core.prune.sensitivity import layer_sensitivity
 from core.prune.spec import PruneSpec
 from core.prune.sweep import DEFAULT_RATIOS, SweepResult, make_context, sweep
 from core.workspace.binding import Workspace
+from core.workspace.evaluation_sample import interactive_workspace
 
 
 @dataclass(frozen=True)
@@ -187,10 +188,14 @@ def sweep_workspace(ws: Workspace, rule: DecisionRule = DecisionRule(), seed: in
                     alignment: AlignmentSpec = NO_ALIGNMENT) -> SweepResult:
     """Every method at every ratio on the evaluation rows, judged at the rule's cutoff.
 
+    A large book is swept on its interactive sample (``interactive_workspace``): a sweep scores
+    every candidate, and ``SweepResult.rows`` says which rows the points rest on.
+
     With an active ``alignment`` every candidate gets its own score map (fitted on the rows
     ``evaluation_workspace`` sets aside) before it is judged, so a setting that fails on PSI only
     because of its scale shows that it passes once aligned (``psi_unaligned`` beside ``psi``).
     """
+    ws = interactive_workspace(ws)
     ws = evaluation_workspace(ws, Setting(PruneSpec(), alignment=alignment)) if alignment.active else ws
     cutoff = rule.resolve(ws.y_eval, ws.original_scores).cutoff
     ctx = make_context(ws.model, ws.X_eval, ws.y_eval, ws.output.kind, cutoff)
@@ -199,9 +204,10 @@ def sweep_workspace(ws: Workspace, rule: DecisionRule = DecisionRule(), seed: in
         fitted, _ = fit_for(ws, alignment, result.module)
         return aligned_result(result, fitted)
 
-    return sweep(ws.model, ctx, methods=None if methods is None else tuple(methods), ratios=tuple(ratios), seed=seed,
-                 X_reference=reference_inputs(ws), groups=ws.data.groups, progress=progress,
-                 transform=align if alignment.active else None)
+    result = sweep(ws.model, ctx, methods=None if methods is None else tuple(methods), ratios=tuple(ratios), seed=seed,
+                   X_reference=reference_inputs(ws), groups=ws.data.groups, progress=progress,
+                   transform=align if alignment.active else None)
+    return replace(result, rows=ws.rows_label)
 
 
 @memoized(64)
