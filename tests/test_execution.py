@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 import execution_tasks as et
+import numpy as np
+import pandas as pd
 import pytest
 
 import core
@@ -302,3 +304,19 @@ def test_a_cluster_that_needs_a_token_gets_a_hint_about_ray_auth_mode(monkeypatc
     with pytest.raises(RiskPruneError, match="requires token authentication") as caught:
         RayExecutor(address="auto")
     assert "RAY_AUTH_MODE=token" in caught.value.hint
+
+
+def test_a_sweep_on_a_pool_gives_exactly_the_in_process_table(pool, sample_holdout):
+    from core.cache import clear_all
+    from core.workspace import sweep_workspace
+
+    points = dict(methods=("magnitude_global", "neuron_l1"), ratios=(0.0, 0.3, 0.6))
+    here = sweep_workspace(sample_holdout, **points)
+    clear_all()
+    there = sweep_workspace(sample_holdout, executor=pool, **points)
+    assert there is not here
+    # TorchScript names classes after a process-wide counter, so a file measured in another process
+    # may differ by a few hundred bytes of names; every other number is identical
+    pd.testing.assert_frame_equal(here.table.drop(columns="file_bytes"), there.table.drop(columns="file_bytes"), check_exact=True)
+    assert np.allclose(here.table["file_bytes"], there.table["file_bytes"], rtol=0.01, atol=0)
+    assert (here.rows, here.cutoff, here.skipped) == (there.rows, there.cutoff, there.skipped)

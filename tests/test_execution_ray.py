@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import execution_tasks as et
+import numpy as np
+import pandas as pd
 import pytest
 
 from core.errors import SpecError
@@ -104,3 +106,17 @@ def test_ray_executor_never_shuts_down_a_connection_it_did_not_start(ray_local):
     with RayExecutor(workers=1) as ex:
         assert ex.workers == 1 and ex.map(et.fail_on, ["x", "y"]) == ["X", "Y"]
     assert ray.is_initialized()
+
+
+def test_a_sweep_on_ray_gives_exactly_the_in_process_table(executor, sample_holdout):
+    from core.cache import clear_all
+    from core.workspace import sweep_workspace
+
+    points = dict(methods=("magnitude_layer", "neuron_l2"), ratios=(0.0, 0.5))
+    here = sweep_workspace(sample_holdout, **points)
+    clear_all()
+    there = sweep_workspace(sample_holdout, executor=executor, **points)
+    # TorchScript names classes after a process-wide counter, so a file measured in another process
+    # may differ by a few hundred bytes of names; every other number is identical
+    pd.testing.assert_frame_equal(here.table.drop(columns="file_bytes"), there.table.drop(columns="file_bytes"), check_exact=True)
+    assert np.allclose(here.table["file_bytes"], there.table["file_bytes"], rtol=0.01, atol=0)

@@ -194,3 +194,27 @@ def test_write_atomic_leaves_no_partial_file_when_producing_fails(tmp_path, exis
         assert [p.name for p in tmp_path.iterdir()] == ([] if existing is None else ["report.pdf"])
         if existing is not None:
             assert target.read_bytes() == existing
+
+
+def test_a_model_exported_in_two_fresh_processes_has_the_same_bytes_and_loads_identically(tmp_path):
+    """torch.jit.save writes a random serialization id and debug source maps; RiskPrune's export must
+    be reproducible, so a validator who reruns the CLI gets a file with the same SHA-256."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, torch\nfrom torch import nn\nfrom core.model import model_to_bytes\n"
+        "torch.manual_seed(0)\nnet = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 1)).eval()\n"
+        "open(sys.argv[1], 'wb').write(model_to_bytes(net))\n"
+    )
+    paths = [tmp_path / f"run{i}.pt" for i in range(2)]
+    for p in paths:
+        subprocess.run([sys.executable, "-c", script, str(p)], check=True, timeout=300)
+    first, again = (p.read_bytes() for p in paths)
+    assert again == first
+    names = zipfile.ZipFile(io.BytesIO(first)).namelist()
+    assert not any(n.endswith(".debug_pkl") for n in names)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 1)).eval()
+    x = torch.randn(16, 5)
+    assert torch.equal(torch.jit.load(io.BytesIO(first))(x), net(x))

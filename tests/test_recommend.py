@@ -25,10 +25,9 @@ from torch import nn
 from core.errors import RiskPruneError, SpecError
 from core.model import load_model
 from core.policy import Criterion, Policy, SearchSettings, default_policy, evaluate_candidate, payload_for, recommend, verdict_for
-from core.policy import search as search_module
 from core.policy.search import Candidate
 from core.prune import FineTuneSpec, fine_tune
-from core.workspace import bind, prune_workspace, scored
+from core.workspace import bind, prune_workspace, scored, shipping
 from tests.builders import model_bytes
 
 INPUTS = [f"x{j}" for j in range(6)]
@@ -220,12 +219,12 @@ def test_cancelling_raises_and_leaves_no_half_state(known, reference_rec):
 
     with pytest.raises(Cancelled):
         recommend(ws, POLICY, InProcess(), settings=SETTINGS, model_bytes=data, progress=stop_after_five, cancel=cancel)
-    assert search_module._CONTEXTS == {}  # the caller's workspace is not kept
-    # a candidate evaluated afterwards comes out exactly as in the uncancelled search
     payload = payload_for(ws, POLICY, model_bytes=data)
+    assert shipping._KEPT.get(payload.workspace.key) is None  # the caller's workspace is not kept
+    # a candidate evaluated afterwards comes out exactly as in the uncancelled search
     after = evaluate_candidate(payload, Candidate("neuron_l1", 53))
     assert after.verdict.to_dict() == reference_rec.outcome("neuron_l1", 0.53).verdict.to_dict()
-    search_module._CONTEXTS.clear()
+    shipping._KEPT.drop(payload.workspace.key)
 
 
 def test_nothing_passing_names_the_blocker_of_each_method(known):
@@ -318,14 +317,12 @@ def test_the_payload_pickles_and_rebuilds_in_a_fresh_worker(known):
     ws, data = known
     payload = payload_for(ws, POLICY, model_bytes=data)
     task = Candidate("neuron_l1", 53)
-    search_module._remember(payload.key, *search_module._context(payload))
-    here = evaluate_candidate(payload, task)
-    search_module._CONTEXTS.clear()
+    with shipping.local(payload.workspace, ws):
+        here = evaluate_candidate(payload, task)
     shipped = pickle.loads(pickle.dumps(payload))
     there = evaluate_candidate(shipped, task)  # rebuilt from bytes and arrays alone
     assert there.verdict.to_dict() == here.verdict.to_dict()
     assert pickle.loads(pickle.dumps(there)).verdict.to_dict() == here.verdict.to_dict()
-    search_module._CONTEXTS.clear()
     with pytest.raises(RiskPruneError):
         payload_for(ws, POLICY, model_bytes=data + b"tampered")
 

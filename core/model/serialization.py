@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
+import zipfile
 
 import torch
 from torch import nn
@@ -18,7 +20,43 @@ def model_to_bytes(module: nn.Module, schema: FeatureSchema | None = None, extra
         files[SCHEMA_FILE] = schema.to_json()
     buf = io.BytesIO()
     torch.jit.save(scripted, buf, _extra_files=files)
-    return buf.getvalue()
+    return canonical_archive(buf.getvalue())
+
+
+_MANGLE = re.compile(rb"___torch_mangle_(\d+)")
+
+
+def canonical_archive(data: bytes) -> bytes:
+    """The same TorchScript archive, byte for byte the same whichever process wrote it.
+
+    ``torch.jit.save`` names classes after a process-wide counter (``___torch_mangle_17``) and
+    writes a random serialization id, so one model saved in two processes gives two files of
+    different bytes and even different lengths: the file size a sweep reports would depend on the
+    worker that measured it, and a validator could not reproduce an exported model's SHA-256.
+    Here class numbers are renumbered in order of first appearance, the id is zeroed, entries get
+    a fixed timestamp, and the optional ``*.debug_pkl`` source maps (length-prefixed pickles that
+    cannot be renumbered; only used in TorchScript error messages) are left out. Code and
+    ``data.pkl`` name classes in plain text (pickle GLOBAL opcodes), so renaming them is safe;
+    ``tests/test_export.py`` loads the result and checks its outputs.
+    """
+    src = zipfile.ZipFile(io.BytesIO(data))
+    numbers: dict[bytes, bytes] = {}
+
+    def renumber(m: re.Match) -> bytes:
+        return b"___torch_mangle_" + numbers.setdefault(m.group(1), str(len(numbers)).encode())
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for name in src.namelist():
+            if name.endswith(".debug_pkl"):
+                continue
+            body = src.read(name)
+            if name.endswith((".py", ".pkl")):
+                body = _MANGLE.sub(renumber, body)
+            elif name.endswith("/.data/serialization_id"):
+                body = b"0" * len(body)
+            dst.writestr(zipfile.ZipInfo(_MANGLE.sub(renumber, name.encode()).decode(), date_time=(1980, 1, 1, 0, 0, 0)), body)
+    return out.getvalue()
 
 
 def module_hash(module: nn.Module) -> str:

@@ -25,9 +25,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -35,13 +34,10 @@ import pandas as pd
 
 from core.alignment.spec import NO_ALIGNMENT, AlignmentSpec
 from core.data.dataset import Dataset
-from core.errors import ModelError, RiskPruneError, SpecError
+from core.errors import RiskPruneError, SpecError
 from core.governance.segments import SegmentSpec
-from core.hashing import digest, sha256_hex
+from core.hashing import digest
 from core.metrics.decisions import DecisionRule
-from core.model.loading import load_model
-from core.model.outputs import predict_pbad
-from core.model.serialization import model_to_bytes
 from core.policy.criteria import Policy
 from core.policy.measure import NONZEROS, SIZE_AXES, Baseline, Measurements, baseline_for, check_axis, check_segments, measure
 from core.policy.verdict import Verdict, evaluate
@@ -53,6 +49,7 @@ from core.workspace.binding import Workspace
 from core.workspace.evaluation_sample import interactive_workspace
 from core.workspace.governance import prepare_oot
 from core.workspace.operations import Setting, evaluation_workspace, prune_workspace
+from core.workspace.shipping import WorkspacePayload, kept, local, workspace_payload
 
 DEFAULT_GRID = (0.1, 0.3, 0.5, 0.7, 0.9)
 BASELINE_METHOD = MAGNITUDE_LAYER  # runs on every model with a Linear layer; at ratio 0 it is the original
@@ -194,76 +191,42 @@ class Outcome:
 
 @dataclass(frozen=True, eq=False)
 class SearchPayload:
-    """Everything a worker needs, as plain data: model file bytes, the workspace's prepared arrays
-    (every field of ``Workspace`` but the live model), the policy as JSON and the choices."""
+    """Everything a worker needs, as plain data: the workspace (model file bytes and prepared arrays,
+    ``core.workspace.shipping``), the policy as JSON and the choices."""
 
-    model_bytes: bytes
-    model_name: str
-    model_hash: str
-    workspace: dict
+    workspace: WorkspacePayload
     policy_json: str
     decision: DecisionRule
     segments: tuple[SegmentSpec, ...]
     oot: Dataset | None
     key: str
 
+    @property
+    def model_hash(self) -> str:
+        return self.workspace.model_hash
+
 
 def payload_for(ws: Workspace, policy: Policy, *, model_bytes: bytes | None = None, decision: DecisionRule | None = None,
                 segments: Sequence[str | SegmentSpec] = (), oot: pd.DataFrame | Dataset | None = None) -> SearchPayload:
     """The search's shared payload. ``model_bytes`` should be the uploaded file (its SHA-256 must match
     the workspace's model); without it the loaded model is serialised again."""
-    if model_bytes is None:
-        model_bytes = model_to_bytes(ws.model.scripted, ws.model.schema)
-        expected = None
-    else:
-        expected = ws.model.content_hash
-    got = sha256_hex(model_bytes)
-    if expected is not None and got != expected:
-        raise ModelError("The model bytes given to the search are not the workspace's model file.",
-                         "Pass the bytes of the model the workspace was bound to.")
+    shipped = workspace_payload(ws, model_bytes)
     oot_data = None if oot is None else (oot if isinstance(oot, Dataset) else prepare_oot(ws, oot))
     decision = decision if decision is not None else DecisionRule()
-    fields_ = {f.name: getattr(ws, f.name) for f in fields(ws) if f.name != "model"}
     segs = check_segments(ws, segments)
-    key = digest([got, ws.key, policy.key, decision.key, repr(segs),
+    key = digest([shipped.key, policy.key, decision.key, repr(segs),
                   "" if oot_data is None else oot_data.fingerprint], length=32)
-    return SearchPayload(model_bytes, ws.model.name, got, fields_, policy.to_json(indent=None), decision, segs, oot_data, key)
-
-
-_CONTEXTS: OrderedDict[str, tuple[Workspace, Baseline]] = OrderedDict()
-_CONTEXTS_MAX = 2
-_CONTEXTS_LOCK = threading.Lock()
-
-
-def _remember(key: str, ws: Workspace, base: Baseline) -> None:
-    with _CONTEXTS_LOCK:
-        _CONTEXTS[key] = (ws, base)
-        _CONTEXTS.move_to_end(key)
-        while len(_CONTEXTS) > _CONTEXTS_MAX:
-            _CONTEXTS.popitem(last=False)
-
-
-def _forget(key: str) -> None:
-    with _CONTEXTS_LOCK:
-        _CONTEXTS.pop(key, None)
+    return SearchPayload(shipped, policy.to_json(indent=None), decision, segs, oot_data, key)
 
 
 def _context(shared: SearchPayload) -> tuple[Workspace, Baseline]:
-    """The workspace and baseline of a payload, rebuilt once per worker process (then cached)."""
-    with _CONTEXTS_LOCK:
-        hit = _CONTEXTS.get(shared.key)
-    if hit is not None:
-        return hit
-    model = load_model(shared.model_bytes, shared.model_name)
-    ws = Workspace(model=model, **shared.workspace)
-    check = predict_pbad(model.module, ws.X_eval[: min(len(ws.eval_idx), 64)], ws.output.kind)
-    if not np.allclose(check, ws.original_scores[: len(check)], rtol=0, atol=1e-6):
-        raise ModelError("The model in the search payload does not reproduce the workspace's scores.",
-                         "Start the search again from the loaded workspace.")
-    base = baseline_for(ws, Policy.from_json(shared.policy_json), decision=shared.decision, segments=shared.segments,
-                        oot=shared.oot)
-    _remember(shared.key, ws, base)
-    return ws, base
+    """The workspace and baseline of a payload, rebuilt once per worker process (then kept beside it)."""
+    record = kept(shared.workspace)
+    base = record.get(shared.key)
+    if base is None:
+        base = record[shared.key] = baseline_for(record["workspace"], Policy.from_json(shared.policy_json),
+                                                 decision=shared.decision, segments=shared.segments, oot=shared.oot)
+    return record["workspace"], base
 
 
 def evaluate_candidate(shared: SearchPayload, task: Candidate) -> Outcome:
@@ -436,7 +399,6 @@ def recommend(
     ws = evaluation_workspace(ws, Setting(PruneSpec(), alignment=settings.alignment))  # rows a map may be fitted on
     payload = payload_for(ws, policy, model_bytes=model_bytes, decision=decision, segments=segments, oot=oot)
     base = baseline_for(ws, policy, decision=payload.decision, segments=payload.segments, oot=payload.oot)
-    _remember(payload.key, ws, base)  # an in-process executor reuses the caller's workspace instead of reloading it
     baseline_s = time.perf_counter() - started
     tracker = _Tracker(progress)
     rounds: list[dict] = []
@@ -456,7 +418,8 @@ def recommend(
         tracker.done += len(tasks)
         rounds.append({"stage": stage, "candidates": len(tasks), "seconds": round(time.perf_counter() - t, 3)})
 
-    try:
+    with local(payload.workspace, ws):  # an in-process executor reuses the caller's workspace instead of reloading it
+        kept(payload.workspace)[payload.key] = base
         methods, seeds, grid = settings.methods, settings.seeds, settings.grid_percents
         at = lambda m, p: [results[Candidate(m, p, s, ft, settings.alignment)] for s in seeds]
         passes = lambda m, p: all(o.acceptable for o in at(m, p))
@@ -540,8 +503,6 @@ def recommend(
                 else:
                     notes[m] = (f"not refined between {lo}% and {hi}%: even {hi}% ({hi_size:,}) is larger than "
                                 f"a verified passing model ({best:,})")
-    finally:
-        _forget(payload.key)
 
     return _assemble(ws, policy, settings, payload, baseline, results, order, rounds, notes,
                      {"baseline_s": round(baseline_s, 3), "total_s": round(time.perf_counter() - started, 3)})

@@ -158,3 +158,20 @@ def sweep(
     table["pareto"] = pareto_front(table) if len(table) else pd.Series(dtype=bool)
     original = {**original_size.to_dict(), "auc": base.auc, "ks": base.ks, "gini": base.gini, "brier": base.brier}
     return SweepResult(table, original, ctx.cutoff.cutoff, int(seed), skipped)
+
+
+def combine_sweeps(parts: Sequence[SweepResult]) -> SweepResult:
+    """One sweep from sweeps of single points run as separate tasks (``core.execution``), in the order given.
+
+    Every part was judged on the same rows at the same cutoff, so the rows simply stack; the
+    Pareto front is drawn again over all of them.
+    """
+    if not parts:
+        raise SpecError("The sweep has no points.", "Pick at least one method and one ratio.")
+    tables = [p.table for p in parts if len(p.table)]
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    table["pareto"] = pareto_front(table) if len(table) else pd.Series(dtype=bool)
+    skipped: dict[str, str] = {}
+    for p in parts:
+        skipped.update(p.skipped)
+    return SweepResult(table, parts[0].original, parts[0].cutoff, parts[0].seed, skipped)

@@ -16,22 +16,25 @@ from core.alignment.fit import aligned_result, fit_for
 from core.alignment.rows import rows_for
 from core.alignment.spec import NO_ALIGNMENT, AlignmentSpec
 from core.cache import memoized
+from core.execution import Executor, InProcessExecutor
 from core.explain.attributions import Attributions, explain_rows
 from core.explain.sample import ExplainSample
 from core.hashing import digest
 from core.metrics.calibration import score_deciles
 from core.metrics.comparison import Comparison, compare
-from core.metrics.decisions import DecisionRule, strategy_curve
+from core.metrics.decisions import CutoffChoice, DecisionRule, strategy_curve
 from core.model.outputs import predict_pbad
 from core.progress import Progress
 from core.prune.finetune import FineTuneSpec, fine_tune
+from core.prune.methods import get_method, method_keys, method_label
 from core.prune.pruner import prune
 from core.prune.result import COMPACTED, PruneResult
 from core.prune.sensitivity import layer_sensitivity
 from core.prune.spec import PruneSpec
-from core.prune.sweep import DEFAULT_RATIOS, SweepResult, make_context, sweep
+from core.prune.sweep import DEFAULT_RATIOS, EvalContext, SweepResult, check_ratios, combine_sweeps, make_context, sweep
 from core.workspace.binding import Workspace
 from core.workspace.evaluation_sample import interactive_workspace
+from core.workspace.shipping import WorkspacePayload, local, workspace_from, workspace_payload
 
 
 @dataclass(frozen=True)
@@ -182,10 +185,35 @@ def attributions_for(ws: Workspace, pruned: PrunedModel | None, sample: ExplainS
     return explain_rows(module, ws.X_eval, ws.output.kind, sample, feature_names=ws.data.input_names)
 
 
-@memoized(8)
+@dataclass(frozen=True, eq=False)
+class SweepPayload:
+    """What a worker needs for sweep points: the shipped workspace, the cutoff, the seed and the score map."""
+
+    workspace: WorkspacePayload
+    cutoff: CutoffChoice
+    seed: int
+    alignment: AlignmentSpec
+
+
+def sweep_point(shared: SweepPayload, task: tuple[str, float]) -> SweepResult:
+    """The executor's task function: one (method, ratio) point of a sweep, as a one-row sweep."""
+    ws = workspace_from(shared.workspace)
+    ctx = EvalContext(ws.X_eval, ws.y_eval, ws.output.kind, ws.original_scores, shared.cutoff)
+
+    def align(result: PruneResult) -> PruneResult:
+        fitted, _ = fit_for(ws, shared.alignment, result.module)
+        return aligned_result(result, fitted)
+
+    method, ratio = task
+    return sweep(ws.model, ctx, methods=(method,), ratios=(ratio,), seed=shared.seed, X_reference=reference_inputs(ws),
+                 groups=ws.data.groups, transform=align if shared.alignment.active else None)
+
+
+@memoized(8, ignore=("progress", "executor", "model_bytes"))
 def sweep_workspace(ws: Workspace, rule: DecisionRule = DecisionRule(), seed: int = 0, methods: Sequence[str] | None = None,
                     ratios: Sequence[float] = DEFAULT_RATIOS, progress: Progress | None = None,
-                    alignment: AlignmentSpec = NO_ALIGNMENT) -> SweepResult:
+                    alignment: AlignmentSpec = NO_ALIGNMENT, executor: Executor | None = None,
+                    model_bytes: bytes | None = None) -> SweepResult:
     """Every method at every ratio on the evaluation rows, judged at the rule's cutoff.
 
     A large book is swept on its interactive sample (``interactive_workspace``): a sweep scores
@@ -194,20 +222,23 @@ def sweep_workspace(ws: Workspace, rule: DecisionRule = DecisionRule(), seed: in
     With an active ``alignment`` every candidate gets its own score map (fitted on the rows
     ``evaluation_workspace`` sets aside) before it is judged, so a setting that fails on PSI only
     because of its scale shows that it passes once aligned (``psi_unaligned`` beside ``psi``).
+
+    The points run as tasks of ``executor`` (in-process by default; a process pool or a Ray
+    cluster from ``core.execution.make_executor``); every backend gives the same table.
+    ``model_bytes`` (the uploaded file) spares re-serialising the model for the workers.
     """
     ws = interactive_workspace(ws)
     ws = evaluation_workspace(ws, Setting(PruneSpec(), alignment=alignment)) if alignment.active else ws
-    cutoff = rule.resolve(ws.y_eval, ws.original_scores).cutoff
-    ctx = make_context(ws.model, ws.X_eval, ws.y_eval, ws.output.kind, cutoff)
-
-    def align(result: PruneResult) -> PruneResult:
-        fitted, _ = fit_for(ws, alignment, result.module)
-        return aligned_result(result, fitted)
-
-    result = sweep(ws.model, ctx, methods=None if methods is None else tuple(methods), ratios=tuple(ratios), seed=seed,
-                   X_reference=reference_inputs(ws), groups=ws.data.groups, progress=progress,
-                   transform=align if alignment.active else None)
-    return replace(result, rows=ws.rows_label)
+    methods = method_keys() if methods is None else tuple(methods)
+    for m in methods:
+        get_method(m)  # unknown names are refused before any work is shipped
+    tasks = [(m, r) for m in methods for r in check_ratios(ratios)]
+    payload = SweepPayload(workspace_payload(ws, model_bytes), rule.resolve(ws.y_eval, ws.original_scores), int(seed),
+                           alignment)
+    with local(payload.workspace, ws):
+        parts = (executor or InProcessExecutor()).map(sweep_point, tasks, shared=payload, progress=progress,
+                                                      label=lambda t: f"{method_label(t[0])} at {t[1]:.0%}")
+    return replace(combine_sweeps(parts), rows=ws.rows_label)
 
 
 @memoized(64)
