@@ -76,7 +76,8 @@ class OutOfTimeSample:
 
 
 def prepare_oot(ws: Workspace, oot_frame: pd.DataFrame) -> Dataset:
-    """The out-of-time rows through exactly the workspace's mapping (schema, or the same numeric columns)."""
+    """The out-of-time rows through exactly the workspace's mapping (schema, or the same numeric columns),
+    its missing-value handling and its reading of the target (bad vs rest)."""
     if not isinstance(oot_frame, pd.DataFrame):
         raise DataError("The out-of-time data is not a table.", "Upload it as CSV, Parquet or Excel.")
     schema = ws.model.schema
@@ -84,7 +85,7 @@ def prepare_oot(ws: Workspace, oot_frame: pd.DataFrame) -> Dataset:
         return prepare_dataset(
             oot_frame, ws.data.target, ws.data.bad_value,
             schema=schema, feature_columns=None if schema is not None else list(ws.data.input_names),
-            n_inputs=ws.model.n_inputs,
+            n_inputs=ws.model.n_inputs, missing=ws.data.missing.strategy, one_vs_rest=ws.data.one_vs_rest,
         )
     except DataError as err:
         raise DataError(f"The out-of-time dataset does not fit the model: {err.message}",
