@@ -76,12 +76,17 @@ class EvaluationRows:
             raise EvaluationRowsError("Evaluation rows from a split column need the column's name.",
                                       "Pick the column that marks training and evaluation rows (e.g. sample).")
 
+    @staticmethod
+    def mode_name(value: str) -> str:
+        """A mode as typed (``split-column``, ``Separate file``) in its stored form (``split_column``)."""
+        return str(value).strip().lower().replace("-", "_").replace(" ", "_")
+
     @classmethod
     def of(cls, value: EvaluationRows | str | None) -> EvaluationRows | None:
         """Accept rows, a mode name (``split-column`` as typed on a command line too) or None (the default)."""
         if value is None or isinstance(value, EvaluationRows):
             return value
-        return cls(str(value).strip().lower().replace("-", "_").replace(" ", "_"))
+        return cls(cls.mode_name(value))
 
     @property
     def label(self) -> str:
