@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data import MAX_DATA_BYTES, STRATEGY_LABELS, MissingValuesError, numeric_columns, read_table, target_summary, text_columns_note
-from core.data.guess import guess_eval_value, guess_split_column
+from core.data.guess import guess_eval_value
 from core.errors import ModelError, RiskPruneError
 from core.hashing import sha256_hex
 from core.model import MAX_MODEL_BYTES, OUTPUT_KIND_LABELS, OUTPUT_KINDS, load_model
@@ -22,6 +22,7 @@ from ui.state import (
     forget_choices,
     profile_for,
     roles_for,
+    split_column_guess,
     target_guess,
     use_sample,
     workspace,
@@ -250,7 +251,8 @@ with rows_box:
     st.subheader("Rows")
     # missing values: what is missing, the three choices and their consequences
     chosen_missing = st.session_state.get("missing")
-    if isinstance(err, MissingValuesError) or (ws is not None and ws.missing_values.anything_missing):
+    rows_err = err if err is not None and _where(err) == "rows" and not isinstance(err, EvaluationRowsError) else None
+    if rows_err is not None or (ws is not None and ws.missing_values.anything_missing):
         st.markdown("**Missing values**")
         if isinstance(err, MissingValuesError):
             st.error(err.message)
@@ -259,9 +261,10 @@ with rows_box:
             options = [ch.strategy for ch in err.choices]
             consequences = {ch.strategy: ch.consequence for ch in err.choices}
         else:
-            st.info(ws.missing_values.summary)
-            st.dataframe(ws.missing_values.to_frame(), hide_index=True, key="missing_table",
-                         column_config={"share": st.column_config.NumberColumn("share", format="percent")})
+            if ws is not None:
+                st.info(ws.missing_values.summary)
+                st.dataframe(ws.missing_values.to_frame(), hide_index=True, key="missing_table",
+                             column_config={"share": st.column_config.NumberColumn("share", format="percent")})
             options = list(STRATEGY_LABELS)
             consequences = {}
         wkey = f"missing_pick_{mkey}_{dkey}_{chosen_missing}"
@@ -271,13 +274,13 @@ with rows_box:
             key=wkey, on_change=_copy, args=(wkey, "missing"),
             help="Nothing is changed until one is chosen; the choice is recorded in the manifest and stated in the report.",
         )
-        if err is not None and not isinstance(err, (MissingValuesError, EvaluationRowsError)) and _where(err) == "rows":
-            show_error(err)
+        if rows_err is not None and not isinstance(rows_err, MissingValuesError):  # e.g. pass-through refused
+            show_error(rows_err)
     # evaluation rows
     st.markdown("**Evaluation rows**")
     session_mode = st.session_state.get("eval_mode")
     effective = session_mode or (ws.eval_mode if ws is not None else None)
-    split_guess = guess_split_column(frame, exclude=[target] if target else []) if ready else None
+    split_guess = split_column_guess(table, target) if ready else None
     wkey = f"eval_mode_pick_{mkey}_{dkey}_{effective}"
     mode = st.radio(
         "Which rows evaluate the model", list(EVAL_MODES), index=EVAL_MODES.index(effective) if effective else None,

@@ -206,7 +206,10 @@ def test_a_dirty_export_shows_its_header_fixes_identifiers_text_columns_and_prof
     assert profile and set(profile[0]["column"]) == {"applicant_id", "income", "debt", "region", "debt.1", "default"}
     _widget(at.multiselect, "Dataset columns fed").set_value(["income", "debt"]).run()
     assert any("1 row(s)" in e or "missing" in e for e in _errors(at))  # the target is empty in one row: a choice
-    _widget(at.radio, "How to handle them").set_value("impute").run()
+    _widget(at.radio, "How to handle them").set_value("pass_through").run()  # a plain MLP returns NaN on NaN: refused
+    assert_clean(at)
+    assert any("does not handle missing values itself" in e for e in _errors(at)), _errors(at)
+    _widget(at.radio, "How to handle them").set_value("impute").run()  # the choice stays beside the refusal
     assert_clean(at)
     assert not _errors(at), _errors(at)
     assert metric(at, "Rows") == "599"

@@ -260,6 +260,9 @@ def test_the_model_training_file_uses_its_recorded_split_and_all_rows_there_warn
     assert own.eval_mode == EVAL_HOLDOUT and len(own.eval_idx) == 200 and own.evaluation_warning is None
     everything = bind(sample_model, sample_frame, "creditability", "bad", data_sha256=sha, eval_mode="all")
     assert "model's own training file" in everything.evaluation_warning
+    reseeded = bind(sample_model, sample_frame, "creditability", "bad", data_sha256=sha, eval_mode=EvaluationRows(EVAL_HOLDOUT, seed=7))
+    assert "not the split the model was trained with (seed 42)" in reseeded.evaluation_warning
+    assert "own training split" not in reseeded.split_note
     assert len({own.key, everything.key, bind(sample_model, sample_frame, "creditability", "bad", eval_mode="holdout",
                                              split_seed=7).key}) == 3
 

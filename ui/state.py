@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.data import MissingValues, Table, data_profile, default_inputs, guess_bad_value, read_table, target_summary, target_values
 from core.data.columns import ColumnRoles, column_roles
-from core.data.guess import TargetGuess, guess_target
+from core.data.guess import TargetGuess, guess_split_column, guess_target
 from core.errors import DataError, RiskPruneError
 from core.hashing import sha256_hex
 from core.model import LoadedModel, load_model
@@ -260,3 +260,14 @@ def roles_for(table: Table, target: str) -> ColumnRoles:
     """Numeric, identifier and text columns other than the target (what a schema-less model can be fed)."""
     dsrc: Source = st.session_state["data_source"]
     return _roles(dsrc.sha256, st.session_state.get("sheet"), target, table)
+
+
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _split_guess(data_sha: str, sheet: str | None, target: str | None, _table: Table) -> str | None:
+    return guess_split_column(_table.frame, exclude=[target] if target else [])
+
+
+def split_column_guess(table: Table, target: str | None) -> str | None:
+    """The column that most likely marks training vs evaluation rows (e.g. sample = train/test), cached per file."""
+    dsrc: Source = st.session_state["data_source"]
+    return _split_guess(dsrc.sha256, st.session_state.get("sheet"), target, table)

@@ -324,11 +324,18 @@ def bind(
         split = stratified_split(data.y, seed)
         eval_idx, train_idx = split["test"], split["train"]
         _check_eval_rows(data.y[eval_idx], "The held-out rows")
+        recorded = schema.split_seed if schema is not None else None
+        own_split = own_training_file and recorded is not None and seed == int(recorded)
         note = (
             f"Evaluated on the held-out test split ({len(eval_idx):,} rows, stratified, seed {seed})"
-            + ("; this is the model's own training split." if own_training_file else ".")
+            + ("; this is the model's own training split." if own_split else ".")
             + f" Fine-tuning uses the {len(train_idx):,} training rows."
         )
+        if own_training_file and not own_split:
+            warning = (f"This hold-out (seed {seed}) is not the split the model was trained with"
+                       + (f" (seed {int(recorded)})" if recorded is not None else "")
+                       + ": on its own training file, many held-out rows were training rows, so AUC, Gini and KS are "
+                       "optimistic. Use the recorded seed.")
     elif rows.mode == EVAL_SPLIT_COLUMN:
         rows, is_eval = _split_column_rows(frame, data, rows, data.target)
         eval_idx, train_idx = np.flatnonzero(is_eval), np.flatnonzero(~is_eval)
