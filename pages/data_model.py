@@ -323,7 +323,7 @@ with rows_box:
     elif mode == EVAL_HOLDOUT:
         seed_default = ws.split_seed if ws is not None else 42
         hkey = f"eval_seed_pick_{dkey}"
-        st.number_input("Hold-out seed", 0, 1_000_000, value=int(st.session_state.get("eval_seed", seed_default)), step=1,
+        st.columns(4)[0].number_input("Hold-out seed", 0, 1_000_000, value=int(st.session_state.get("eval_seed", seed_default)), step=1,
                         key=hkey, on_change=_copy, args=(hkey, "eval_seed"))
     if isinstance(err, EvaluationRowsError):
         show_error(err)
