@@ -115,6 +115,15 @@ def test_target_guess_picks_the_named_flag_not_the_last_standardised_dummy():
     assert "foreign_worker_yes" not in guess.candidates
 
 
+def test_target_guess_does_not_take_a_one_hot_dummy_when_the_file_has_no_outcome_column():
+    raw = pd.read_csv(SAMPLE_DATA).drop(columns=["creditability"])
+    dummies = pd.get_dummies(raw, dtype=int)  # 0/1 columns such as status_of_existing_checking_account_< 0 DM
+    guess = guess_target(dummies)
+    assert guess.column is None and "several columns look like a label" in guess.reason
+    lending = dummies.assign(loan_status=np.where(np.arange(len(dummies)) % 5 == 0, "Charged Off", "Fully Paid"))
+    assert guess_target(lending).column == "loan_status"
+
+
 def test_target_guess_never_picks_a_column_with_more_than_two_values_and_asks_instead():
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"income": rng.normal(size=50), "default_status": rng.choice(["current", "late", "default"], 50),
@@ -142,7 +151,8 @@ def test_target_guess_prefers_the_target_the_model_schema_records(sample_frame):
 
 @pytest.mark.parametrize("name, score", [
     ("default_flag", 3), ("y", 3), ("isBad", 3), ("TARGET", 3), ("default payment next month", 2), ("creditability", 3),
-    ("personal_status_single", 1), ("foreign_worker_yes", 0), ("is_married", 0), ("income", 0),
+    ("loan_status", 1), ("risk_class", 1), ("personal_status_single", 0), ("status_of_existing_checking_account_< 0 DM", 0),
+    ("foreign_worker_yes", 0), ("is_married", 0), ("income", 0),
 ])
 def test_a_name_says_outcome_by_its_words(name, score):
     assert name_score(name) == score

@@ -8,7 +8,7 @@ values after scaling (-0.196 and 5.10). "The last column with two values" picks 
 reports a 96 % bad rate. So a column is proposed as the target only when
 
 * it has exactly two distinct outcomes in the file (never one, never three or more), and
-* its name says outcome (``default``, ``bad``, ``target``, ``label``, ``y``, ``status``, …), or — when
+* its name says outcome (``default``, ``bad``, ``target``, ``label``, ``y``, ``loan_status``, …), or — when
   no name does — its two values look like a label (good/bad, yes/no, Y/N, true/false, 0/1) and
   no other column's values look equally like one.
 
@@ -27,8 +27,9 @@ from core.data.columns import clean_name
 from core.data.target import label_text, target_labels
 
 # A name token that says "this is the outcome". Strong words say it on their own; weak ones
-# (flag, class, status, y) also name ordinary variables (``personal_status_single``), so they
-# count only when the whole name is made of outcome words or the values look like a label.
+# (flag, class, status, y) also name ordinary variables, and one-hot dummies append a category to
+# them (``personal_status_single``, ``status_of_existing_checking_account_< 0 DM``), so a weak word
+# counts only as the name's last word (``loan_status``) or when every word is an outcome word.
 STRONG_WORDS = frozenset({
     "default", "defaulted", "defaults", "bad", "target", "label", "outcome", "creditability", "delinquent",
     "delinquency", "chargeoff", "chargedoff", "writeoff", "response", "isbad", "baddebt",
@@ -54,7 +55,8 @@ def name_tokens(name: object) -> list[str]:
 
 def name_score(name: object) -> int:
     """How clearly a name says outcome: 3 made only of outcome words (``default_flag``, ``y``), 2 holds a
-    strong word (``default payment next month``), 1 holds only weak ones (``personal_status``), 0 none."""
+    strong word (``default payment next month``), 1 ends in a weak one (``loan_status``), 0 none
+    (``personal_status_single``: a dummy of the variable personal_status)."""
     tokens = name_tokens(name)
     if not tokens:
         return 0
@@ -64,7 +66,7 @@ def name_score(name: object) -> int:
         return 3
     if any(t in STRONG_WORDS for t in tokens) or joined in STRONG_WORDS:
         return 2
-    if any(t in WEAK_WORDS and t not in ("is", "ind") for t in tokens):
+    if tokens[-1] in WEAK_WORDS and tokens[-1] not in ("is", "ind"):
         return 1
     return 0
 
@@ -123,14 +125,11 @@ def guess_target(frame: pd.DataFrame, preferred: str | None = None) -> TargetGue
         outcomes = two_outcomes(frame.iloc[:, i])
         if outcomes is None:
             continue
-        v = value_score(outcomes)
-        if score == 1 and v == 0:  # a weak word in a longer name, values that are no label: a variable
-            continue
-        named.append((score, v, -i, c, outcomes))
+        named.append((score, value_score(outcomes), -i, c, outcomes))
     if named:
         named.sort(reverse=True)
         score, v, _, column, outcomes = named[0]
-        why = {3: "its name says outcome", 2: "its name holds an outcome word", 1: "its name and its values look like a label"}[score]
+        why = {3: "its name says outcome", 2: "its name holds an outcome word", 1: "its name ends in an outcome word"}[score]
         return TargetGuess(column, f"{why} and it has exactly two outcomes ({', '.join(outcomes)})",
                            tuple(n[3] for n in named[1:]))
     labelled: list[tuple[int, int, str, tuple[str, ...]]] = []
