@@ -90,10 +90,29 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
                         "excluded, as in the dashboard. Ignored when the model carries a schema.")
     f.add_argument("--features-file", default=None, metavar="FILE",
                    help="Instead of --features: a text file with one input column name per line, in input order.")
-    g.add_argument("--eval-mode", choices=("all", "holdout"), default=None,
-                   help="'all' evaluates on every row; 'holdout' evaluates on a stratified 20%% test split and allows "
-                        "fine-tuning on the 60%% training split. Default: holdout on the model's own training file, else all.")
-    g.add_argument("--split-seed", type=int, default=None,
+    g.add_argument("--bad-vs-rest", action="store_true",
+                   help="Accept a target with more than two outcomes: --bad is bad, every other value good (one-vs-rest).")
+    g.add_argument("--missing", choices=("drop", "impute", "pass-through"), default=None,
+                   help="What to do with missing or infinite inputs: 'drop' the rows, 'impute' (the schema's training "
+                        "statistic, else this data's median / most frequent category) or 'pass-through' NaN to a model "
+                        "that handles it (checked). Rows without an outcome are always left out. Default: stop and say "
+                        "what is missing. The choice is recorded in manifest.json and stated in the report.")
+    e = p.add_argument_group("evaluation rows")
+    e.add_argument("--eval-mode", choices=("split-column", "separate-file", "holdout", "all"), default=None,
+                   help="Which rows evaluate the model. 'split-column': rows whose --split-column equals --eval-value "
+                        "(the other rows fine-tune); 'separate-file': every row of --eval-data (the --data rows fine-tune); "
+                        "'holdout': a stratified, seeded 20%% test split (the 60%% training split fine-tunes); 'all': every "
+                        "row (nothing to fine-tune on; the report warns that the rows may include training rows). Default: "
+                        "separate-file with --eval-data, split-column with --split-column, else holdout on the model's own "
+                        "training file or on a file with at least 500 rows and 50 of each outcome, else all.")
+    e.add_argument("--split-column", default=None, metavar="COL",
+                   help="With --eval-mode split-column: the column that marks evaluation rows (e.g. sample).")
+    e.add_argument("--eval-value", default=None, metavar="VALUE",
+                   help="With --eval-mode split-column: the value of --split-column that marks evaluation rows "
+                        "(default: test, validation, oot, … when the column has one).")
+    e.add_argument("--eval-data", default=None, metavar="E.csv",
+                   help="A separate evaluation file with the same columns (implies --eval-mode separate-file).")
+    e.add_argument("--split-seed", type=int, default=None,
                    help="Seed of the holdout split (default: the model's schema split seed, else 42).")
     c = p.add_argument_group("decisions").add_mutually_exclusive_group()
     c.add_argument("--cutoff", type=float, default=None, metavar="C",
@@ -226,46 +245,109 @@ def _read(path: str, what: str) -> bytes:
         raise err(f"The {what} file '{path}' cannot be read ({exc.strerror}).", "Check the path and its permissions.") from exc
 
 
+def _evaluation_rows(args):
+    """--eval-mode / --split-column / --eval-value / --eval-data as one ``EvaluationRows`` (None: the default)."""
+    from core.errors import SpecError
+    from core.workspace.binding import EVAL_SEPARATE_FILE, EVAL_SPLIT_COLUMN, EvaluationRows
+
+    mode = args.eval_mode or ("separate-file" if args.eval_data else "split-column" if args.split_column else None)
+    if mode is None:
+        return None
+    if EvaluationRows.mode_name(mode) == EVAL_SPLIT_COLUMN:
+        if not args.split_column:
+            raise SpecError("--eval-mode split-column needs the column that marks evaluation rows.",
+                            "Pass --split-column COL (and --eval-value VALUE, e.g. test).")
+        return EvaluationRows(EVAL_SPLIT_COLUMN, column=args.split_column, value=args.eval_value)
+    if args.split_column or args.eval_value is not None:
+        raise SpecError(f"--split-column and --eval-value apply to --eval-mode split-column, not {mode}.",
+                        "Leave them out, or use --eval-mode split-column.")
+    rows = EvaluationRows.of(mode)
+    if rows.mode != EVAL_SEPARATE_FILE and args.eval_data:
+        raise SpecError(f"--eval-data gives a separate evaluation file, but --eval-mode is {mode}.",
+                        "Use --eval-mode separate-file (or leave --eval-mode out).")
+    if rows.mode == EVAL_SEPARATE_FILE and not args.eval_data:
+        raise SpecError("--eval-mode separate-file needs the evaluation file.", "Pass --eval-data E.csv.")
+    return rows
+
+
 def _workspace(args, progress: _Progress):
-    from core.data import default_inputs, looks_like_identifier, numeric_columns, read_table
+    from dataclasses import replace
+
+    from core.data import (
+        MissingValuesError,
+        default_inputs,
+        identifier_columns,
+        numeric_columns,
+        read_table,
+        resolve_column,
+        resolve_columns,
+        target_summary,
+    )
+    from core.data.guess import guess_target
     from core.errors import DataError
     from core.hashing import sha256_hex
     from core.model import load_model
     from core.workspace import bind
+    from core.workspace.binding import EVAL_SEPARATE_FILE, EVAL_SPLIT_COLUMN, EvaluationRowsError
 
+    rows = _evaluation_rows(args)
     progress.say(f"loading model {args.model}")
     model_bytes = _read(args.model, "model")
     model = load_model(model_bytes, Path(args.model).name)
     progress.say(f"reading data {args.data}")
     data_bytes = _read(args.data, "data")
     table = read_table(data_bytes, Path(args.data).name, sheet=args.sheet)
+    for note in table.notes:
+        progress.say(f"note: {note}")
     frame = table.frame
     schema = model.schema
     target = args.target or (schema.target if schema is not None else None)
-    bad = args.bad if args.bad is not None else (schema.bad_value if schema is not None else None)
     if not target:
-        raise DataError("No target column was given and the model does not record one.", "Pass --target COLUMN.")
-    if target not in frame.columns:
-        raise DataError(f"The data has no column '{target}'.", f"Columns are: {', '.join(map(str, frame.columns[:20]))}.")
+        guess = guess_target(frame)
+        likely = f" (the likely outcome column is '{guess.column}': {guess.reason})" if guess.found else ""
+        raise DataError("No target column was given and the model does not record one.", f"Pass --target COLUMN{likely}.")
+    target = resolve_column(frame.columns, target, "target column")
+    bad = args.bad if args.bad is not None else (schema.bad_value if schema is not None else None)
     if bad is None:
-        raise DataError("No bad value was given and the model does not record one.", "Pass --bad VALUE (the value that marks a default).")
+        summary = target_summary(frame, target)
+        values = ", ".join(f"'{v.value}' ({v.count:,})" for v in summary.values[:6])
+        raise DataError("No bad value was given and the model does not record one.",
+                        f"Pass --bad VALUE (the value that marks a default; '{target}' holds {values}).")
+    eval_frame = None
+    if rows is not None and rows.mode == EVAL_SPLIT_COLUMN:
+        rows = replace(rows, column=resolve_column(frame.columns, rows.column, "split column"))
+    if rows is not None and rows.mode == EVAL_SEPARATE_FILE:
+        progress.say(f"reading evaluation data {args.eval_data}")
+        eval_bytes = _read(args.eval_data, "evaluation data")
+        eval_frame = read_table(eval_bytes, Path(args.eval_data).name, sheet=args.sheet).frame
+        rows = replace(rows, file_sha256=sha256_hex(eval_bytes), file_name=Path(args.eval_data).name)
     features = None
     if schema is None:
         features = _csv_list(args.features) or _names_file(args.features_file)
         if features is None:
-            features = default_inputs(frame, target, model.n_inputs)
-            skipped = [c for c in numeric_columns(frame, exclude=target) if looks_like_identifier(frame, c)]
+            split = rows.column if rows is not None and rows.mode == EVAL_SPLIT_COLUMN else None
+            mapped = frame.drop(columns=[split]) if split else frame
+            features = default_inputs(mapped, target, model.n_inputs)
+            numeric = set(numeric_columns(mapped))
+            skipped = [f.column for f in identifier_columns(mapped, exclude=target) if f.column in numeric]
             if skipped:
                 progress.say(f"identifier column(s) not fed to the model: {', '.join(map(str, skipped))}")
-        missing = [f for f in features if f not in frame.columns]
-        if missing:
-            raise DataError(f"--features names column(s) the data does not have: {', '.join(map(repr, missing))}.",
-                            "Use column names exactly as in the file's header.")
+        features = resolve_columns(frame.columns, features, "feature column")
         progress.say(f"model has no schema: mapping {len(features)} column(s) to its {model.n_inputs} inputs")
     data_sha = sha256_hex(data_bytes)
-    ws = bind(model, frame, target, str(bad), feature_columns=features, eval_mode=args.eval_mode,
-              data_sha256=data_sha, split_seed=args.split_seed)
+    try:
+        ws = bind(model, frame, target, str(bad), feature_columns=features, eval_mode=rows, data_sha256=data_sha,
+                  split_seed=args.split_seed, missing=args.missing, one_vs_rest=args.bad_vs_rest, eval_data=eval_frame)
+    except MissingValuesError as err:
+        raise DataError(err.message, f"{err.hint} Choose with --missing drop, --missing impute or --missing pass-through.") from None
+    except EvaluationRowsError as err:
+        raise DataError(err.message, f"{err.hint} (--eval-mode, --split-column, --eval-value and --eval-data choose the "
+                                     "evaluation rows.)") from None
     progress.say(ws.split_note)
+    if ws.missing_values.anything_missing:
+        progress.say(f"missing values: {ws.missing_values.summary}")
+    if ws.evaluation_warning:
+        progress.say(f"warning: {ws.evaluation_warning}")
     return ws, model_bytes, data_bytes, data_sha
 
 
@@ -292,6 +374,10 @@ def _report(args, progress: _Progress) -> int:
     ft = FineTuneSpec(epochs=args.fine_tune_epochs, learning_rate=args.learning_rate, seed=args.seed) if args.fine_tune_epochs else None
     setting = Setting(PruneSpec.make(args.method, args.ratio, seed=args.seed), ft, _alignment(args))
     segments = _csv_list(args.segments)
+    if segments is not None:
+        from core.data import resolve_columns
+
+        segments = resolve_columns(ws.data.frame.columns, segments, "segment column")
     options = ReportOptions(
         rule=_rule(args), bootstrap=args.bootstrap, bootstrap_seed=args.seed,
         run_sweep=not args.no_sweep, sweep_methods=method_keys(), sweep_ratios=tuple(args.sweep_ratios), sweep_seed=args.seed,

@@ -276,3 +276,99 @@ def test_sweep_and_report_apply_the_chosen_score_alignment(files, tmp_path, caps
     assert manifest["settings"]["alignment"]["spec"]["method"] == "to_original"
     reloaded = load_model((tmp_path / "r" / "pruned_model.pt").read_bytes(), "p.pt")
     assert "AlignedModel" in str(reloaded.scripted.original_name)  # the exported model carries its map
+
+
+# --------------------------------------------------------------------------- dirty books and evaluation rows
+
+LIGHT = ["--method", "magnitude_layer", "--ratio", "0.3", "--no-sweep", "--explain-rows", "0", "--bootstrap", "0",
+         "--no-governance"]
+
+
+def _light_report(files, data, tmp_path, capsys, *extra) -> tuple[int, str, dict | None]:
+    out = tmp_path / "light"
+    code, err = _run_main(["report", "--model", str(files / "model.pt"), "--data", str(data), "--bad", "default",
+                           "--out", str(out), *LIGHT, *extra], capsys)
+    manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else None
+    return code, err, manifest
+
+
+def test_missing_values_stop_with_one_line_naming_the_flag_and_the_choice_is_recorded(files, tmp_path, capsys):
+    frame = pd.read_csv(files / "loans.csv")
+    frame.loc[[3, 40], "ltv"] = np.nan
+    frame.loc[7, "dti"] = np.inf
+    frame.to_csv(tmp_path / "gaps.csv", index=False)
+    code, err, _ = _light_report(files, tmp_path / "gaps.csv", tmp_path, capsys, "--target", "status")
+    last = err.strip().splitlines()[-1]  # progress lines before it; the error is one line
+    assert code == 2 and last.startswith("error: 3 row(s) have missing or infinite inputs")
+    assert "--missing drop, --missing impute or --missing pass-through" in last
+    code, err, manifest = _light_report(files, tmp_path / "gaps.csv", tmp_path, capsys, "--target", "status", "--missing", "drop")
+    assert code == 0, err
+    record = manifest["settings"]["missing_values"]
+    assert record["strategy"] == "drop" and record["rows_used"] == 297 and record["dropped_rows"] == [3, 7, 40]
+    assert "missing values: 3 of 300 row(s)" in err
+    assert "Chosen: drop them" in (tmp_path / "light" / "report.html").read_text()
+
+
+def test_target_names_are_forgiving_and_a_misspelt_one_lists_the_closest(files, tmp_path, capsys):
+    code, err, manifest = _light_report(files, files / "loans.csv", tmp_path, capsys, "--target", " status ")
+    assert code == 0, err and manifest["settings"]["target"] == "status"
+    code, err, _ = _light_report(files, files / "loans.csv", tmp_path, capsys, "--target", "stauts")
+    assert code == 2 and "no target column 'stauts'" in err and "Closest: status" in err and "All 7 columns" in err
+    code, err, _ = _light_report(files, files / "loans.csv", tmp_path, capsys, "--target", "status", "--segments", "brnch")
+    assert code == 2 and "no segment column 'brnch'" in err and "Closest: branch" in err
+
+
+def test_a_split_column_picks_the_evaluation_rows_and_all_rows_warn(files, tmp_path, capsys):
+    frame = pd.read_csv(files / "loans.csv")
+    frame["sample"] = np.where(np.arange(len(frame)) % 3 == 0, "test", "train")
+    frame.to_csv(tmp_path / "split.csv", index=False)
+    code, err, manifest = _light_report(files, tmp_path / "split.csv", tmp_path, capsys, "--target", "status",
+                                        "--eval-mode", "split-column", "--split-column", "sample", "--eval-value", "test")
+    assert code == 0, err
+    ev = manifest["settings"]["evaluation"]
+    assert ev["mode"] == "split_column" and ev["rows"] == 100 and ev["train_rows"] == 200 and ev["warning"] is None
+    assert ev["choice"]["column"] == "sample" and ev["choice"]["value"] == "test"
+    assert "warning:" not in err
+    code, err, manifest = _light_report(files, files / "loans.csv", tmp_path, capsys, "--target", "status")
+    assert code == 0, err  # 300 rows: too few for a default hold-out, so all rows, with the warning
+    assert manifest["settings"]["evaluation"]["mode"] == "all"
+    assert "warning: Evaluated on all 300 rows" in err and manifest["settings"]["evaluation"]["warning"].startswith("Evaluated on all")
+
+
+def test_a_separate_evaluation_file_evaluates_and_the_data_file_trains(files, tmp_path, capsys):
+    later = pd.read_csv(files / "loans.csv").sample(120, random_state=4)
+    later.to_csv(tmp_path / "later.csv", index=False)
+    code, err, manifest = _light_report(files, files / "loans.csv", tmp_path, capsys, "--target", "status",
+                                        "--eval-data", str(tmp_path / "later.csv"), "--fine-tune-epochs", "1")
+    assert code == 0, err
+    ev = manifest["settings"]["evaluation"]
+    assert ev["mode"] == "separate_file" and ev["rows"] == 120 and ev["train_rows"] == 300
+    assert ev["choice"]["file_sha256"] == hashlib.sha256((tmp_path / "later.csv").read_bytes()).hexdigest()
+    assert manifest["settings"]["fine_tune"]["rows"] == 300
+
+
+def test_a_target_with_three_outcomes_needs_bad_vs_rest(files, tmp_path, capsys):
+    frame = pd.read_csv(files / "loans.csv")
+    frame.loc[frame.index % 10 == 0, "status"] = "late"
+    frame.to_csv(tmp_path / "three.csv", index=False)
+    code, err, _ = _light_report(files, tmp_path / "three.csv", tmp_path, capsys, "--target", "status")
+    assert code == 2 and "must have exactly two outcomes" in err
+    code, err, manifest = _light_report(files, tmp_path / "three.csv", tmp_path, capsys, "--target", "status", "--bad-vs-rest")
+    assert code == 0, err and manifest["settings"]["one_vs_rest"] is True
+
+
+EVAL_FLAG_MISTAKES = [
+    (["--eval-mode", "split-column"], "--split-column COL"),
+    (["--eval-mode", "holdout", "--split-column", "branch"], "apply to --eval-mode split-column"),
+    (["--eval-mode", "all", "--eval-data", "x.csv"], "--eval-mode separate-file"),
+    (["--eval-mode", "separate-file"], "--eval-data E.csv"),
+    (["--split-column", "branch"], "Which value of the split column 'branch'"),
+]
+
+
+@pytest.mark.parametrize("args,needle", EVAL_FLAG_MISTAKES)
+def test_evaluation_row_flags_that_cannot_work_get_one_line(files, tmp_path, capsys, args, needle):
+    code, err, manifest = _light_report(files, files / "loans.csv", tmp_path, capsys, "--target", "status", *args)
+    lines = err.strip().splitlines()
+    assert code == 2 and manifest is None
+    assert lines[-1].startswith("error: ") and needle in lines[-1], err

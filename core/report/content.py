@@ -21,7 +21,7 @@ from core.metrics.stability import psi_bands_text
 from core.prune.result import COMPACTED
 from core.prune.sweep import SweepResult
 from core.report.manifest import utc_now
-from core.workspace.binding import EVAL_HOLDOUT, Workspace
+from core.workspace.binding import EVAL_HOLDOUT, EVAL_SEPARATE_FILE, EVAL_SPLIT_COLUMN, Workspace
 from core.workspace.operations import PrunedModel
 
 SECTIONS = (
@@ -127,6 +127,10 @@ class ReportContent:
     seeds: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     limitations: tuple[str, ...] = ()
+    eval_rows_text: str = ""  # which rows evaluate, in words (settings table)
+    evaluation_warning: str | None = None  # all rows of a file that may hold training rows
+    missing_text: str = ""  # the missing-value choice and what it did to the rows
+    target_rule: str = ""
 
     @property
     def title(self) -> str:
@@ -234,7 +238,11 @@ class ReportContent:
             ("Fine-tuning", "no" if not ft else
              f"yes: {ft['epochs']} epochs, learning rate {ft['learning_rate']}, batch {ft['batch_size']}, "
              f"seed {ft['seed']}, {fmt_int(ft['rows'])} training rows"),
-            ("Evaluation rows", f"{fmt_int(self.n_eval)} of {fmt_int(self.n_rows)} ({self.eval_mode}); split seed {self.split_seed}"),
+            ("Evaluation rows", f"{fmt_int(self.n_eval)} of {fmt_int(self.n_rows)} — {self.eval_rows_text or self.eval_mode}"
+                                + (f"; split seed {self.split_seed}" if self.eval_mode == EVAL_HOLDOUT else "")),
+            *((("Evaluation warning", self.evaluation_warning),) if self.evaluation_warning else ()),
+            *((("Outcome", self.target_rule),) if self.target_rule else ()),
+            *((("Missing values", self.missing_text),) if self.missing_text else ()),
             ("Model output", self.output_label),
             ("Cutoff", f"{fmt_num(self.comparison.cutoff.cutoff)} — {self.comparison.cutoff.how}"),
         ]
@@ -251,6 +259,46 @@ class ReportContent:
         if self.dropped_variables:
             rows.append(("Variables removed", ", ".join(self.dropped_variables)))
         return rows
+
+
+def evaluation_text(ws: Workspace, n: int) -> str:
+    """Which rows every metric is measured on, and what that means for the numbers (the report's first limitation)."""
+    rows, n_train = ws.rows, len(ws.train_idx)
+    if ws.eval_mode == EVAL_HOLDOUT:
+        return (f"Every metric is measured on {n:,} held-out rows (stratified split, seed {ws.split_seed}) "
+                f"of the {ws.data.n_rows:,} rows supplied; pruning choices and any fine-tuning used only the "
+                f"{n_train:,} training rows.")
+    if ws.eval_mode == EVAL_SPLIT_COLUMN:
+        return (f"Every metric is measured on the {n:,} rows whose split column '{rows.column}' is '{rows.value}'"
+                + (f"; pruning choices and any fine-tuning used only the other {n_train:,} rows." if n_train else
+                   "; no other rows were supplied, so nothing was fine-tuned."))
+    if ws.eval_mode == EVAL_SEPARATE_FILE:
+        name = f" '{rows.file_name}'" if rows.file_name else ""
+        return (f"Every metric is measured on the {n:,} rows of the separate evaluation file{name}; pruning choices "
+                f"and any fine-tuning used only the {n_train:,} rows of the data file.")
+    return (f"{ws.evaluation_warning or f'Every metric is measured on all {n:,} rows supplied.'} The original-vs-pruned "
+            "differences are still measured on identical rows.")
+
+
+def evaluation_rows_text(ws: Workspace) -> str:
+    """The evaluation-row choice in a few words (the settings table)."""
+    rows = ws.rows
+    if ws.eval_mode == EVAL_SPLIT_COLUMN:
+        return f"rows with {rows.column} = '{rows.value}'; {len(ws.train_idx):,} other rows for fine-tuning"
+    if ws.eval_mode == EVAL_SEPARATE_FILE:
+        return f"separate evaluation file{f' {rows.file_name}' if rows.file_name else ''}; {len(ws.train_idx):,} data-file rows for fine-tuning"
+    if ws.eval_mode == EVAL_HOLDOUT:
+        return f"seeded stratified hold-out; {len(ws.train_idx):,} training rows for fine-tuning"
+    return "all rows; nothing held out"
+
+
+def missing_text(ws: Workspace) -> str:
+    m = ws.missing_values
+    if not m.anything_missing:
+        return "none in the model's inputs or the target"
+    chosen = m.strategy.replace("_", "-") if m.strategy else "none chosen"
+    return (f"{chosen}: {m.n_rows_affected:,} row(s) with missing or infinite inputs, {m.n_rows_without_target:,} without "
+            f"an outcome; {m.n_rows_used:,} of {m.n_rows_read:,} rows used")
 
 
 def _summary(ws: Workspace, pruned: PrunedModel, comparison: Comparison, shift: ImportanceShift | None) -> dict:
@@ -289,15 +337,11 @@ def _limitations(ws: Workspace, pruned: PrunedModel, comparison: Comparison, shi
     r = pruned.result
     c = comparison
     n, n_bad = c.original.n, c.original.n_bad
-    out = []
-    if ws.eval_mode == EVAL_HOLDOUT:
-        out.append(f"Every metric is measured on {n:,} held-out rows (stratified split, seed {ws.split_seed}) "
-                   f"of the {ws.data.n_rows:,} rows supplied; pruning choices and any fine-tuning used only the "
-                   f"{len(ws.train_idx):,} training rows.")
-    else:
-        out.append(f"Every metric is measured on all {n:,} rows supplied. If the original model was trained on "
-                   "any of these rows, the absolute levels (e.g. AUC) are optimistic; the original-vs-pruned "
-                   "differences are still measured on identical rows.")
+    out = [evaluation_text(ws, n)]
+    if ws.missing_values.anything_missing:
+        out.append(f"Missing values: {ws.missing_values.summary}")
+    if ws.data.one_vs_rest:
+        out.append(f"The target has more than two outcomes and was read as bad vs rest: {ws.data.target_rule}.")
     ci = c.ci.get("auc")
     ci_text = (f" The 95% interval for ΔAUC ({fmt_signed(ci.low)} to {fmt_signed(ci.high)}) comes from "
                f"{ci.resamples} paired bootstrap resamples and reflects sampling noise of these rows only."
@@ -364,7 +408,9 @@ def build_report_content(
         "prune": r.spec.to_dict(), "state": r.state, "fine_tune": r.fine_tuned, "alignment": r.alignment,
         "cutoff": {"value": comparison.cutoff.cutoff, "how": comparison.cutoff.how, "approval_rate": comparison.cutoff.approval_rate},
         "evaluation": {"mode": ws.eval_mode, "split_seed": ws.split_seed, "rows": int(len(ws.eval_idx)),
-                       "train_rows": int(len(ws.train_idx)), "note": ws.split_note},
+                       "train_rows": int(len(ws.train_idx)), "note": ws.split_note, "choice": ws.rows.to_dict(),
+                       "warning": ws.evaluation_warning},
+        "missing_values": ws.missing_values.to_dict(), "one_vs_rest": ws.data.one_vs_rest,
         "output_kind": ws.output.kind, "target": ws.data.target, "bad_value": ws.data.bad_value,
         "inputs": list(ws.data.input_names),
         "bootstrap": ({"resamples": next(iter(comparison.ci.values())).resamples, "seed": next(iter(comparison.ci.values())).seed}
@@ -397,6 +443,8 @@ def build_report_content(
         shift=shift, explain_settings=explain_settings, governance=tuple(governance_tables(governance)),
         settings=settings, seeds=seeds, summary=_summary(ws, pruned, comparison, shift),
         limitations=_limitations(ws, pruned, comparison, shift, explain_settings, sweep is not None),
+        eval_rows_text=evaluation_rows_text(ws), evaluation_warning=ws.evaluation_warning, missing_text=missing_text(ws),
+        target_rule=ws.data.target_rule,
     )
 
 

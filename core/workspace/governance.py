@@ -49,9 +49,9 @@ def adverse_action_reasons_for(ws: Workspace, pruned_scores: Any, attr_original:
     c = check_cutoff(cutoff)
     result = adverse_action_reasons(attr_original, attr_pruned, ws.original_scores[rows], sp[rows], c, groups, k,
                                     n_declined_total=int(decline(ws.original_scores, c).sum()))
-    # report dataset rows (the ids the flips table uses), not positions among the evaluation rows
+    # report file row numbers (the ids the flips table uses), not positions among the evaluation rows
     applicants = result.applicants.copy()
-    applicants["row"] = ws.eval_idx[applicants["row"].to_numpy(dtype=np.int64)].astype(np.int64)
+    applicants["row"] = ws.eval_row_ids[applicants["row"].to_numpy(dtype=np.int64)].astype(np.int64)
     return replace(result, applicants=applicants)
 
 
@@ -76,7 +76,8 @@ class OutOfTimeSample:
 
 
 def prepare_oot(ws: Workspace, oot_frame: pd.DataFrame) -> Dataset:
-    """The out-of-time rows through exactly the workspace's mapping (schema, or the same numeric columns)."""
+    """The out-of-time rows through exactly the workspace's mapping (schema, or the same numeric columns),
+    its missing-value handling and its reading of the target (bad vs rest)."""
     if not isinstance(oot_frame, pd.DataFrame):
         raise DataError("The out-of-time data is not a table.", "Upload it as CSV, Parquet or Excel.")
     schema = ws.model.schema
@@ -84,7 +85,7 @@ def prepare_oot(ws: Workspace, oot_frame: pd.DataFrame) -> Dataset:
         return prepare_dataset(
             oot_frame, ws.data.target, ws.data.bad_value,
             schema=schema, feature_columns=None if schema is not None else list(ws.data.input_names),
-            n_inputs=ws.model.n_inputs,
+            n_inputs=ws.model.n_inputs, missing=ws.data.missing.strategy, one_vs_rest=ws.data.one_vs_rest,
         )
     except DataError as err:
         raise DataError(f"The out-of-time dataset does not fit the model: {err.message}",

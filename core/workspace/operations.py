@@ -175,7 +175,7 @@ def compare_workspace(ws: Workspace, pruned: PrunedModel, rule: DecisionRule = D
                       seed: int = 0) -> Comparison:
     """Original vs pruned on the evaluation rows, at the cutoff the rule gives for the original."""
     return compare(ws.y_eval, ws.original_scores, pruned.scores, cutoff=rule.cutoff, approval_rate=rule.approval_rate,
-                   bootstrap=bootstrap, seed=seed, row_ids=ws.eval_idx)
+                   bootstrap=bootstrap, seed=seed, row_ids=ws.eval_row_ids)
 
 
 @memoized(32)
