@@ -10,11 +10,13 @@ from core.data.guess import guess_eval_value
 from core.errors import ModelError, RiskPruneError
 from core.hashing import sha256_hex
 from core.model import MAX_MODEL_BYTES, OUTPUT_KIND_LABELS, OUTPUT_KINDS, load_model
+from core.workspace import SAMPLE_ABOVE_ROWS, automatic_rows
 from core.workspace.binding import EVAL_HOLDOUT, EVAL_MODE_LABELS, EVAL_MODES, EVAL_SEPARATE_FILE, EVAL_SPLIT_COLUMN, EvaluationRowsError
 from ui.state import (
     DATA_CHOICES,
     MODEL_CHOICES,
     Source,
+    bound_workspace,
     choices,
     current_model,
     current_table,
@@ -25,7 +27,6 @@ from ui.state import (
     split_column_guess,
     target_guess,
     use_sample,
-    workspace,
 )
 from ui.widgets import show_error
 
@@ -73,6 +74,23 @@ def _pick_eval_mode(widget_key: str, split_guess: str | None) -> None:
 def _pick_split_column(widget_key: str) -> None:
     st.session_state["eval_split_column"] = st.session_state[widget_key]
     st.session_state.pop("eval_split_value", None)
+
+
+def interactive_sample_controls(ws) -> None:
+    """A large book: how many evaluation rows interactive pages compute on (all-rows figures are shown beside)."""
+    auto = automatic_rows(ws.model.n_parameters)
+    st.markdown("**Interactive sample**")
+    st.caption(f"{len(ws.eval_idx):,} evaluation rows is more than {SAMPLE_ABOVE_ROWS:,}: the analysis pages compute on a "
+               "stratified sample (same bad rate, seeded) so every slider move stays quick, and show the headline figures "
+               f"on all rows beside it. Automatic size for this model ({ws.model.n_parameters:,} parameters): {auto:,} rows.")
+    s1, s2, _ = st.columns([1, 1, 2])
+    current = st.session_state.get("sample_rows")
+    rkey, skey = f"sample_rows_pick_{current}", "sample_seed_pick"
+    s1.number_input("Rows in the sample", 1_000, len(ws.eval_idx), value=current or auto, step=1_000, key=rkey,
+                    on_change=_copy, args=(rkey, "sample_rows"),
+                    help="More rows: steadier figures, slower slider moves. The sweep and the recommend search use it too.")
+    s2.number_input("Sample seed", 0, 1_000_000, value=int(st.session_state.get("sample_seed", 0)), step=1, key=skey,
+                    on_change=_copy, args=(skey, "sample_seed"))
 
 
 def _where(err: Exception) -> str:
@@ -239,7 +257,7 @@ output_box = st.container()
 ws, err = None, None
 if ready:
     try:
-        ws = workspace()
+        ws = bound_workspace()
     except RiskPruneError as e:
         err = e
 boxes = {"outcome": outcome_box, "inputs": inputs_box, "output": output_box}
@@ -331,6 +349,8 @@ with rows_box:
         st.caption(ws.split_note)
         if ws.evaluation_warning:
             st.warning(ws.evaluation_warning, icon="⚠️")
+        if len(ws.eval_idx) > SAMPLE_ABOVE_ROWS:
+            interactive_sample_controls(ws)
 
 # --------------------------------------------------------------------------- what was detected
 st.subheader("What was detected")

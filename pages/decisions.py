@@ -10,6 +10,7 @@ from core.errors import RiskPruneError
 from core.metrics import DEFAULT_LGD, psi_bands_text
 from core.workspace import decision_view
 from ui.controls import current_setting, decision_rule
+from ui.population import all_rows_panel
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
 from ui.verdict import verdict_strip
@@ -37,6 +38,7 @@ k[3].metric("Score PSI", f"{cmp.psi.value:.4f}", cmp.psi.band, delta_color="off"
                  f"{psi_bands_text()}.")
 k[4].metric("Rank correlation", "n/a" if not np.isfinite(cmp.spearman) else f"{cmp.spearman:.4f}",
             help="Spearman correlation of the two models' scores: 1 means the same ordering of applicants.")
+all_rows_box = st.container()  # filled last (large books only): the same figures on every evaluation row
 
 effect = view.alignment_effect()
 if effect is not None:
@@ -112,6 +114,7 @@ with c2:
 
 st.subheader("Expected loss of the approved book")
 numeric, guess = list(view.exposure_columns), view.exposure_guess
+exposure, lgd = None, DEFAULT_LGD
 if not numeric:
     st.info("The dataset has no numeric column that could hold the loan amount, so expected loss cannot be computed.")
 else:
@@ -121,7 +124,8 @@ else:
     lgd = e2.slider("Loss given default (LGD)", 0.05, 1.0, DEFAULT_LGD, 0.05, key="lgd",
                     help="Share of the exposure lost when an applicant defaults; 45 % is the Basel foundation-IRB value "
                          "for senior unsecured exposures.")
-    if col != "— none —":
+    exposure = None if col == "— none —" else col
+    if exposure is not None:
         try:
             el = view.expected_loss(col, lgd)
         except RiskPruneError as err:
@@ -135,3 +139,6 @@ else:
             chart(ef, elf, "Approved exposure and loss",
                   f"Expected loss is each approved applicant's predicted P(bad) × {lgd:.0%} LGD × loan amount, summed; "
                   "observed loss uses who actually defaulted in the data.", key="expected_loss")
+
+with all_rows_box:
+    all_rows_panel(current_setting(), decision_rule(), key="decisions", exposure_column=exposure, lgd=lgd)

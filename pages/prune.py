@@ -12,6 +12,7 @@ from core.formatting import human_size
 from core.prune import COMPACTED, FineTuneSpec, get_method, prunable_layers
 from core.workspace import Setting, layer_sensitivity_for, prune_view, prune_workspace
 from ui.controls import current_setting, decision_rule, fine_tunings, keep_setting, page_widget_key
+from ui.population import all_rows_panel
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
 from ui.verdict import verdict_strip
@@ -100,6 +101,7 @@ if cmp.ci:
         parts.append(f"{label} {ci.delta:+.4f} (95 % CI {ci.low:+.4f} to {ci.high:+.4f}: {verdict})")
     how = "; ".join(f"{label} by {cmp.ci[name].describe}" for name, label in (("auc", "ΔAUC"), ("ks", "ΔKS")))
     st.caption("; ".join(parts) + f". Over the {cmp.flips.n:,} evaluation applicants: {how}.")
+all_rows_box = st.container()  # filled last (large books only): the headline figures on every evaluation row
 
 layers = view.layers
 fig = go.Figure()
@@ -224,3 +226,6 @@ if st.session_state.get("sensitivity_shown") == (ws.key, sens_method, spec.seed)
     sf.update_layout(xaxis_tickformat=".0%", xaxis_title="share of this layer pruned", yaxis_title="AUC drop (original − pruned)")
     chart(sf, sens, "AUC drop when one layer is pruned",
           "Higher lines mean the model loses more ranking power when only that layer is pruned.", key="sensitivity", height=360)
+
+with all_rows_box:
+    all_rows_panel(setting, decision_rule(), key="prune")

@@ -19,7 +19,7 @@ from core.data.guess import TargetGuess, guess_split_column, guess_target
 from core.errors import DataError, RiskPruneError
 from core.hashing import sha256_hex
 from core.model import LoadedModel, load_model
-from core.workspace import Workspace, bind
+from core.workspace import SamplePlan, Workspace, bind, interactive_workspace
 from core.workspace.binding import EVAL_HOLDOUT, EVAL_SEPARATE_FILE, EVAL_SPLIT_COLUMN, EvaluationRows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"
 CACHE_ENTRIES = 8
 # the session's binding choices; a new data file forgets all of them, a new model the model-side ones
 DATA_CHOICES = ("target", "bad_value", "one_vs_rest", "missing", "feature_columns", "feature_columns_target", "sheet",
-                "eval_mode", "eval_split_column", "eval_split_value", "eval_seed", "eval_source")
+                "eval_mode", "eval_split_column", "eval_split_value", "eval_seed", "eval_source", "sample_rows", "sample_seed")
 MODEL_CHOICES = ("output_override", "feature_columns", "feature_columns_target", "eval_mode", "eval_seed")
 NO_TARGET = ("No target column is chosen for this data yet, so nothing can be measured.",
              "Pick the target (the column that says whether the applicant defaulted) on the Data & model page.")
@@ -184,8 +184,18 @@ def choices(model: LoadedModel, table: Table) -> dict:
     }
 
 
+def sample_plan() -> SamplePlan:
+    """How interactive pages pick rows on a large book (chosen on the Data & model page; automatic by default)."""
+    return SamplePlan(rows=st.session_state.get("sample_rows"), seed=int(st.session_state.get("sample_seed", 0)))
+
+
 def workspace() -> Workspace:
-    """The bound model × data of this session; raises RiskPruneError with a user message."""
+    """The workspace interactive pages compute on: the bound one, or its stratified sample on a large book."""
+    return interactive_workspace(bound_workspace(), sample_plan())
+
+
+def bound_workspace() -> Workspace:
+    """The bound model × data of this session (every evaluation row); raises RiskPruneError with a user message."""
     model = current_model()
     table = current_table()
     c = choices(model, table)
@@ -217,6 +227,11 @@ def workspace_or_stop() -> Workspace:
         st.stop()
     if ws.evaluation_warning:
         st.warning(ws.evaluation_warning, icon="⚠️")
+    if ws.is_sample:
+        st.caption(f"📊 Large file: the figures on this page are computed on {ws.rows_label} "
+                   f"(seed {sample_plan().seed}, same bad rate), so every slider move stays quick. "
+                   "Headline figures on all rows are on the Prune and Decisions pages; the sample size is set on the "
+                   "Data & model page.")
     return ws
 
 
