@@ -439,3 +439,45 @@ def test_html_stays_under_5_mb_on_a_large_book():
     bundle = build_report(ws, PruneSpec.make("neuron_l1", 0.5), options)
     assert bundle.content.n_eval == 20_000 and bundle.content.pack.challenger.how == "cross-validated"
     assert len(bundle.files[REPORT_HTML]) <= 5_000_000
+
+
+# --------------------------------------------------------------------------- score alignment and the recommendation search
+
+
+class _Serial:
+    """An in-process stand-in for core.execution's executor (``map`` with a shared payload)."""
+
+    def map(self, fn, tasks, *, shared=None, progress=None, cancel=None):
+        return [fn(shared, t) for t in tasks]
+
+
+def test_report_shows_the_alignment_map_and_the_candidates_of_a_recommendation(tmp_path):
+    from dataclasses import replace
+
+    from core.alignment import AlignmentSpec
+    from core.policy import SearchSettings, default_policy, recommend
+    from core.workspace import Setting
+
+    model_bytes, frame, cols = _trained_schema_less(3)
+    ws = bind(load_model(model_bytes, "tiny.pt"), frame, "default", "yes", feature_columns=cols, eval_mode="holdout")
+    policy = replace(default_policy(), bootstrap_resamples=30, explain_rows=40, explain_background=20)
+    rec = recommend(ws, policy, _Serial(), settings=SearchSettings(methods=("magnitude_layer", "neuron_l1"), grid=(0.3, 0.6)),
+                    model_bytes=model_bytes)
+    setting = Setting(PruneSpec.make("magnitude_layer", 0.3), alignment=AlignmentSpec("to_original", "affine"))
+    options = ReportOptions(bootstrap=30, run_sweep=False, explain=ExplainSettings(40, 20), governance=False, policy=policy,
+                            recommendation=rec)
+    run = run_report(ws, setting, options)
+    content = content_for(run.ws, run, options=options)
+    doc = _parse(render_html(content))
+    assert doc.ids[:4] == ["summary", "tradeoffs", "change", "alignment"]  # the map is part of the change
+    text = doc.visible
+    a = run.pack.alignment
+    params = run.pruned.result.alignment["parameters"]
+    assert f"{params['slope']:.4g}" in text and f"{params['intercept']:.4g}" in text
+    assert f"Fitted on {a.fit_rows:,} rows" in text and a.effect.summary() in text
+    assert a.effect.aligned.pruned.auc == run.comparison.pruned.auc  # "after" is the model the report judges
+    assert rec.summary in text
+    for label in rec.method_frame()["method_label"]:
+        assert label in text
+    assert "Score alignment" in subprocess.run(["pdftotext", "-", "-"], input=render_pdf(content), capture_output=True,
+                                               check=True).stdout.decode()

@@ -375,3 +375,14 @@ def test_pack_with_grade_edges_bands_by_the_users_grades(sample_holdout):
     expected = rank_ordering(ws.y_eval, pm.scores, grades=grades_of(pm.scores, edges))
     assert pack.rank["pruned"].to_dict() == expected.to_dict()
     assert list(pack.calibration["pruned"].grades.table["grade"]) == list(expected.table["band"])
+
+
+def test_explain_samples_of_equal_size_but_other_rows_never_share_a_cache_key():
+    """The verdict explains the declined applicants, the report a random draw of as many: before the key named the
+    rows, the memoised attributions of one were returned for the other."""
+    from core.explain.sample import ExplainSample
+
+    a = ExplainSample(rows=np.array([0, 1, 2]), background=np.array([5, 6]), seed=0, n_available=10)
+    b = ExplainSample(rows=np.array([0, 1, 3]), background=np.array([5, 6]), seed=0, n_available=10)
+    c = ExplainSample(rows=np.array([0, 1, 2]), background=np.array([5, 6]), seed=0, n_available=10)
+    assert a.key != b.key and a.key == c.key
