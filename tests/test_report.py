@@ -162,6 +162,11 @@ def test_html_opens_with_the_verdict_the_policy_and_the_validation_numbers(sampl
     assert pack.rank["pruned"].summary().replace("Bad rate", "Pruned: bad rate", 1) in text
     hl = pack.calibration["pruned"].hosmer_lemeshow
     assert f"{hl.statistic:.2f} (df {hl.df})" in text
+    from core.metrics import cumulative_capture
+
+    cap = cumulative_capture(ws.y_eval, run.pruned.scores).set_index("share_of_applicants")
+    captured = float(cap["share_of_bads_captured"].iloc[20])  # the riskiest 20 %
+    assert f"{captured * 100:.1f}%" in text and f"{captured / 0.2:.2f}" in text
     for t in pack.change.triggers:
         assert t.amber in text and t.red in text
     for ref in ("SR 26-2 / OCC 2026-13", "PRA SS1/23", "EBA/REP/2023/28", "CFPB Circular 2023-03"):

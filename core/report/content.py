@@ -192,16 +192,18 @@ class ReportContent:
     # ---- charts: drawn once, the same PNG bytes in the PDF, the DOCX and the deck
 
     @cached_property
-    def _charts(self) -> dict:
+    def _cache(self) -> dict:
+        """What renderers share: chart PNGs by name, and the document (``core.report.document``) under "document"."""
         return {}
 
     def chart(self, name: str) -> bytes:
         """PNG bytes of one chart (``core.report.charts``), drawn on first use and kept with this content."""
         from core.report import charts
 
-        if name not in self._charts:
-            self._charts[name] = charts.draw(self, name)
-        return self._charts[name]
+        key = f"chart:{name}"
+        if key not in self._cache:
+            self._cache[key] = charts.draw(self, name)
+        return self._cache[key]
 
     def has_chart(self, name: str) -> bool:
         from core.report import charts
@@ -433,6 +435,22 @@ class ReportContent:
                                          for x in v]
             out[f"Inversion ({m})"] = ["▼" if x is True else "" for x in merged["inversion" + suf]]
         return pd.DataFrame(out)
+
+    def display_lift(self, shares: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3, 0.5)) -> pd.DataFrame:
+        """Captured share of bads and lift (captured share ÷ share of applicants) when taking the riskiest first."""
+        cap = self.pack.capture
+        x = cap["share_of_applicants"].to_numpy()
+        models = [m for m in ("original", "pruned", "challenger") if m in cap]
+        rows = []
+        for share in shares:
+            i = int(np.argmin(np.abs(x - share)))
+            row = {"Riskiest applicants": fmt_pct(x[i], 0)}
+            for m in models:
+                v = float(cap[m].iloc[i])
+                row[f"Bads captured ({m})"] = fmt_pct(v, 1)
+                row[f"Lift ({m})"] = fmt_num(v / x[i], 2) if x[i] > 0 else "undefined"
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def display_inversions(self) -> pd.DataFrame:
         rows = []

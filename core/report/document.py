@@ -237,6 +237,8 @@ def _rank(c: ReportContent) -> list:
     if len(inv):
         out += [P("Inversions (a riskier band with a lower bad rate than the band before it):"), Table(inv)]
     out += [b for b in (chart_block(c, "capture"),) if b]
+    out += [P("Cumulative capture and lift (Engelmann, Hayden & Tasche, 2003): the share of all bads among the riskiest "
+              "applicants, and that share divided by the share of applicants taken.", "note"), Table(c.display_lift(), "lift")]
     return out
 
 
@@ -346,7 +348,7 @@ def _monitoring(c: ReportContent) -> list:
               "to model risk management. Limits are derived from the values measured in this report.", "note"),
             Table(c.display_triggers(), "triggers", widths=(3, 4, 3, 2.5, 2.5, 4)),
             H3("Score PSI reference bins (pruned model, this evaluation)"), Table(c.display_reference_bins()),
-            P(f"Monitoring thresholds: {', '.join(f'{k} {v:g}' for k, v in ch.monitoring.to_dict().items())}.", "note")]
+            P(ch.monitoring.text, "note")]
 
 
 def _signoff(c: ReportContent) -> list:
@@ -369,8 +371,10 @@ BUILDERS = {"summary": _summary, "tradeoffs": _candidates, "change": _change, "a
 
 
 def document(c: ReportContent) -> tuple[Section, ...]:
-    """Every section of the report, in order, with its blocks."""
-    return tuple(Section(sid, title, tuple(BUILDERS[sid](c))) for sid, title in c.sections)
+    """Every section of the report, in order, with its blocks (built once per content; every renderer walks the same)."""
+    if "document" not in c._cache:
+        c._cache["document"] = tuple(Section(sid, title, tuple(BUILDERS[sid](c))) for sid, title in c.sections)
+    return c._cache["document"]
 
 
 def meta_frame(c: ReportContent) -> pd.DataFrame:

@@ -147,6 +147,14 @@ class MonitoringPolicy:
     def key(self) -> str:
         return "monitoring|" + "|".join(repr(v) for v in asdict(self).values())
 
+    @property
+    def text(self) -> str:
+        """The thresholds in one sentence, amber / red."""
+        return (f"Thresholds (amber / red): score PSI {self.psi_amber:.2f} / {self.psi_red:.2f}; AUC drop {self.auc_drop_amber:.2f} / "
+                f"{self.auc_drop_red:.2f}; approval-rate shift ±{self.approval_shift_amber * 100:.1f} / ±{self.approval_shift_red * 100:.1f} "
+                f"pts; calibration p {self.calibration_alpha_amber:g} / {self.calibration_alpha_red:g}; adverse impact ratio "
+                f"{self.air_amber:.2f} / {self.air_red:.2f}.")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
