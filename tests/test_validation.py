@@ -101,7 +101,7 @@ def test_challenger_with_training_rows_is_the_sklearn_pipeline_fitted_on_them():
     coef = dict(zip(ch.coefficients["input"], ch.coefficients["coefficient"]))
     np.testing.assert_allclose([coef[n] for n in "abcde"], lr.coef_[0], atol=1e-9)
     assert ch.coefficients["coefficient"].abs().is_monotonic_decreasing  # largest effect first
-    assert "500 training rows" in ch.note
+    assert "500 training rows the network was trained on" in ch.note
 
 
 def test_challenger_without_training_rows_is_five_fold_cross_validated_out_of_fold():

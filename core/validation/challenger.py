@@ -270,7 +270,7 @@ def _coefficients(model, names) -> pd.DataFrame:
 
 
 def build_challenger(X_eval, y_eval, original, pruned, *, X_train=None, y_train=None, input_names=None,
-                     spec: ChallengerSpec = ChallengerSpec()) -> Challenger:
+                     spec: ChallengerSpec = ChallengerSpec(), fit_rows: str = "training rows the network was trained on") -> Challenger:
     """Fit (or cross-validate) the challenger and judge both networks against it on the evaluation rows."""
     X_eval = np.asarray(X_eval, dtype=np.float64)
     y, _ = check_y_score(y_eval, original)
@@ -281,8 +281,8 @@ def build_challenger(X_eval, y_eval, original, pruned, *, X_train=None, y_train=
         scores = model.predict_proba(X_eval)[:, 1]
         n_fit, n_bad = len(X_train), int(as_labels(y_train, len(X_train)).sum())
         how, folds = TRAINED, None
-        note = (f"Fitted on the {n_fit:,} training rows ({n_bad:,} bad) the network was trained on, with the same "
-                f"{X_eval.shape[1]} inputs (standardised), and scored on the {len(y):,} evaluation rows it never saw.")
+        note = (f"Fitted on the {n_fit:,} {fit_rows} ({n_bad:,} bad), with the same {X_eval.shape[1]} inputs "
+                f"(standardised), and scored on the {len(y):,} evaluation rows it never saw.")
     else:
         scores, folds = cross_validated_scores(X_eval, y, spec)
         model = fit_logistic(X_eval, y, spec)  # on every row, for the coefficients shown (the scores are out-of-fold)
@@ -302,6 +302,8 @@ def build_challenger(X_eval, y_eval, original, pruned, *, X_train=None, y_train=
 def challenger_for(ws: Workspace, pruned: PrunedModel, spec: ChallengerSpec = ChallengerSpec()) -> Challenger:
     """The challenger on a workspace: trained on its training rows when it has them, else cross-validated."""
     train = ws.can_fine_tune
+    rows = ("calibration rows set aside from the evaluation rows for the score map" if "calibration split" in ws.view
+            else "training rows the network was trained on")
     return build_challenger(ws.X_eval, ws.y_eval, ws.original_scores, pruned.scores,
                             X_train=ws.X_train if train else None, y_train=ws.y_train if train else None,
-                            input_names=ws.data.input_names, spec=spec)
+                            input_names=ws.data.input_names, spec=spec, fit_rows=rows)
