@@ -431,8 +431,8 @@ class ReportContent:
         for m, suf in (("original", "_o"), ("pruned", "_p")):
             for k, label in cols.items():
                 v = merged[k + suf]
-                out[f"{label} ({m})"] = [fmt_pct(x, 1) if k in ("bad_rate", "mean_pd") else fmt_int(x) if x == x else "—"
-                                         for x in v]
+                out[f"{label} ({m})"] = ["—" if x != x else fmt_pct(x, 1) if k in ("bad_rate", "mean_pd") else fmt_int(x)
+                                         for x in v]  # "—": this model puts nobody in the band
             out[f"Inversion ({m})"] = ["▼" if x is True else "" for x in merged["inversion" + suf]]
         return pd.DataFrame(out)
 
