@@ -87,7 +87,11 @@ def _verdict_slide(prs, c: ReportContent) -> None:
     v = p.verdict
     _text(slide, Inches(0.5), Inches(1.3), Inches(12.3), Inches(1.2),
           [(v.headline, _GREEN if v.acceptable else _RED), (p.materiality.headline, _GREY)], size=15, bold_first=True)
-    rows = [r for r in v.results if r.status != "off"][:15]
+    judged = [r for r in v.results if r.status != "off"]
+    rows = judged if len(judged) <= 14 else judged[:12]  # room below the table for the note
+    if len(judged) > len(rows):
+        _text(slide, Inches(0.5), Inches(7.0), Inches(12.3), Inches(0.4),
+              [f"… and {len(judged) - len(rows)} more criteria: see the Summary verdict section of the report."], size=11, colour=_GREY)
     table = slide.shapes.add_table(len(rows) + 1, 4, Inches(0.5), Inches(2.7), Inches(12.3), Inches(0.3 * (len(rows) + 1))).table
     for j, (head, width) in enumerate((("Criterion", 6.3), ("Value", 2.0), ("Limit", 2.0), ("Status", 2.0))):
         table.columns[j].width = Inches(width)
