@@ -140,7 +140,8 @@ def test_browser_upload_slide_and_screenshot_every_page(page, browser_inputs, ar
 
     from core.report import DECK_TITLES
 
-    deck_button = pg.get_by_role("button", name="deck.pptx")
+    wait_idle(pg)  # a download click reruns the page: let the rerun finish so the button exists once
+    deck_button = pg.get_by_role("button", name="deck.pptx").first
     with pg.expect_download() as info:
         deck_button.click()
     deck = artifacts_dir / "browser-deck.pptx"
