@@ -133,9 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
                      epilog="Run 'python -m core report --help' or 'python -m core sweep --help' for the options of each command.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{report,sweep,recommend}", parser_class=_Parser)
 
-    r = sub.add_parser("report", help="Prune, validate and write the committee report, the pruned model and the manifest.",
-                       description="Prune a model and write report.html, report.pdf, pruned_model.pt, pruned_model.onnx and "
-                                   "manifest.json into --out (each written atomically). Exit codes: 0 ok, 2 bad input, "
+    r = sub.add_parser("report", help="Prune, validate and write the committee report, the slide deck, the pruned model and the manifest.",
+                       description="Prune a model, judge it under an acceptance policy, build the validation pack (challenger, "
+                                   "rank ordering, calibration tests, seed stability, change record) and write report.html, "
+                                   "report.pdf, report.docx, deck.pptx, pruned_model.pt, pruned_model.onnx and manifest.json "
+                                   "into --out (each written atomically). Exit codes: 0 ok, 2 bad input, "
                                    "3 written but ONNX export impossible, 1 internal error.")
     _add_input_options(r)
     g = r.add_argument_group("pruning")
@@ -146,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Fine-tune the pruned model for N epochs on the training split (needs --eval-mode holdout). Default 0 = no fine-tuning.")
     g.add_argument("--learning-rate", type=float, default=1e-3, help="Fine-tuning learning rate (default 0.001).")
     o = r.add_argument_group("report")
-    o.add_argument("--out", required=True, metavar="DIR", help="Folder for the five output files (created if missing).")
+    o.add_argument("--out", required=True, metavar="DIR", help="Folder for the seven output files (created if missing).")
     o.add_argument("--no-sweep", action="store_true", help="Skip the trade-off sweep (faster; the report then has no trade-off curve).")
     o.add_argument("--sweep-ratios", type=_ratios, default=list(DEFAULT_RATIOS), metavar="0,0.5,...",
                    help="Ratios of the trade-off sweep (default: 0,0.1,...,0.9,0.95).")
@@ -161,6 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Skip the governance section (segment fairness and adverse-action reasons).")
     o.add_argument("--model-name", default=None, help="Name shown in the report (default: the schema's name or the file name).")
     _add_alignment_options(r)
+    v = r.add_argument_group("validation pack")
+    v.add_argument("--policy", default=None, metavar="P.json",
+                   help="Acceptance policy (JSON as written by the dashboard's Acceptance page or Policy.to_json). Default: "
+                        "the default policy with this run's --bootstrap resamples and --seed.")
+    v.add_argument("--grades", default=None, metavar="0.02,0.05,...",
+                   help="P(bad) boundaries of your rating grades for rank ordering and the per-grade tests (default: score deciles).")
+    v.add_argument("--stability-seeds", type=int, default=5, metavar="K",
+                   help="Fine-tuning seeds for seed stability, the shipped one included (default 5; 0 = off; only with fine-tuning).")
+    v.add_argument("--no-challenger", action="store_true", help="Skip the logistic-regression challenger.")
+    v.add_argument("--materiality-margin", type=float, default=0.5, metavar="M",
+                   help="Share of every criterion's allowance a non-material change must leave unused (default 0.5).")
+    v.add_argument("--exposure", default=None, metavar="COL",
+                   help="Loan amount column for expected loss (default: guessed by name, e.g. credit_amount; 'none' to skip).")
+    v.add_argument("--no-validation", action="store_true", help="Leave out the validation pack (measurement sheet only).")
 
     s = sub.add_parser("sweep", help="Write the size-vs-risk sweep table (every method x ratio) as CSV.",
                        description="Prune with every method at every ratio on the same rows and cutoff and write one CSV row per "
@@ -358,12 +374,30 @@ def _rule(args):
 
 
 def _report(args, progress: _Progress) -> int:
+    from dataclasses import replace
+
     from core.errors import SpecError
     from core.explain.sample import ExplainSettings
     from core.files import atomic_write_bytes
+    from core.policy import Policy, default_policy
     from core.prune import FineTuneSpec, PruneSpec, method_keys
     from core.report import MANIFEST, ReportOptions, build_report
+    from core.validation import ChallengerSpec, MaterialityPolicy, PackOptions, check_grade_edges
     from core.workspace import Setting
+
+    if args.policy is not None:
+        policy = Policy.from_json(_read(args.policy, "policy"))
+    else:  # the run's own bootstrap settings, so the verdict's ΔAUC bound is the report's interval
+        policy = replace(default_policy(), bootstrap_resamples=args.bootstrap, bootstrap_seed=args.seed)
+    grades = None
+    if args.grades is not None:
+        try:
+            grades = check_grade_edges([float(t) for t in args.grades.split(",") if t.strip()])
+        except ValueError:
+            raise SpecError(f"--grades '{args.grades}' is not a comma list of numbers.", "Write e.g. --grades 0.02,0.05,0.1,0.2.") from None
+    pack = PackOptions(challenger=None if args.no_challenger else ChallengerSpec(seed=args.seed),
+                       stability_seeds=args.stability_seeds, grade_edges=grades,
+                       materiality=MaterialityPolicy(min_margin=args.materiality_margin))
 
     ws, model_bytes, data_bytes, data_sha = _workspace(args, progress)
     if args.fine_tune_epochs < 0:
@@ -383,6 +417,8 @@ def _report(args, progress: _Progress) -> int:
         run_sweep=not args.no_sweep, sweep_methods=method_keys(), sweep_ratios=tuple(args.sweep_ratios), sweep_seed=args.seed,
         explain=ExplainSettings(max(args.explain_rows, 1), args.explain_background, args.seed) if args.explain_rows > 0 else None,
         governance=not args.no_governance, segment_columns=None if segments is None else tuple(segments),
+        policy=policy, validation=not args.no_validation, pack=pack,
+        exposure_column="" if (args.exposure or "").lower() == "none" else args.exposure,
     )
     bundle = build_report(ws, setting, options, model_file=Path(args.model).name, data_file=Path(args.data).name,
                           data_sha256=data_sha, data_bytes=len(data_bytes), model_name=args.model_name,
@@ -397,6 +433,8 @@ def _report(args, progress: _Progress) -> int:
     s = bundle.content.summary
     progress.say(f"done: AUC {s['auc_original']:.4f} -> {s['auc_pruned']:.4f}, {s['flips']} flips, PSI {s['psi']:.4f} ({s['psi_band']}); "
                  f"manifest {out / MANIFEST}")
+    if bundle.content.pack is not None:
+        progress.say(f"verdict: {bundle.content.pack.verdict.headline} {bundle.content.pack.materiality.headline}")
     return EXIT_OK
 
 

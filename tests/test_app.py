@@ -206,12 +206,12 @@ def test_report_page_offers_the_model_at_once_and_every_file_after_a_build():
     at.button(key="build_report").click().run()
     assert_clean(at)
     labels = {b.label for b in at.get("download_button")}
-    assert {"report.html", "report.pdf", "pruned_model.pt", "pruned_model.onnx", "manifest.json",
+    assert {"report.html", "report.pdf", "report.docx", "deck.pptx", "pruned_model.pt", "pruned_model.onnx", "manifest.json",
             "Download everything (.zip)"} <= labels
     bundle = next(iter(at.session_state["report_bundles"].values()))
     html = bundle.files["report.html"].decode("utf-8")
     assert f"{bundle.content.comparison.pruned.auc:.4f}" in html
-    assert "id='governance'" in html or 'id="governance"' in html
+    assert "id='fairness'" in html and "id='governance'" not in html  # the validation pack's order: fairness has its own section
     assert bundle.files["report.pdf"].startswith(b"%PDF")
 
 

@@ -1,8 +1,9 @@
 """End to end in a real browser: the served app, Debian chromium driven by playwright.
 
 Uploads a model and a CSV built here (not the sample), moves the ratio slider with the keyboard
-as a user would, checks that the sparsity chart and KPIs change, downloads the committee report,
-and leaves a screenshot of every page in test-artifacts/.
+as a user would, checks that the sparsity chart and KPIs change, downloads the committee report
+and the presenter's slide deck from the Report & export page, and leaves a screenshot of every
+page in test-artifacts/.
 """
 from __future__ import annotations
 
@@ -131,5 +132,23 @@ def test_browser_upload_slide_and_screenshot_every_page(page, browser_inputs, ar
     info.value.save_as(str(report))
     html = report.read_text(encoding="utf-8")
     assert "browser_model.pt" in html and "browser_book.csv" in html
-    assert re.search(r"id=['\"]summary['\"]", html)
+    assert re.search(r"id=['\"]summary['\"]", html) and "Summary verdict" in html and "Performance vs challenger" in html
+
+    # the presenter's deck: downloads, opens with python-pptx, the expected slides, pictures that are charts
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    from core.report import DECK_TITLES
+
+    wait_idle(pg)  # a download click reruns the page: let the rerun finish so the button exists once
+    deck_button = pg.get_by_role("button", name="deck.pptx").first
+    with pg.expect_download() as info:
+        deck_button.click()
+    deck = artifacts_dir / "browser-deck.pptx"
+    info.value.save_as(str(deck))
+    prs = Presentation(str(deck))
+    titles = [s.shapes.title.text for s in prs.slides]
+    assert titles[0] == "Pruning proposal: browser_model.pt" and titles[1:] == list(DECK_TITLES[1:])
+    assert sum(sh.shape_type == MSO_SHAPE_TYPE.PICTURE for s in prs.slides for sh in s.shapes) >= 5
+    assert not pg.locator('[data-testid="stException"]').count()
     pg.screenshot(path=str(artifacts_dir / "page-9-report-built.png"), full_page=True)

@@ -20,7 +20,7 @@ from core.workspace import bind
 
 pytestmark = pytest.mark.cli
 
-OUTPUTS = ("report.html", "report.pdf", "pruned_model.pt", "pruned_model.onnx", "manifest.json")
+OUTPUTS = ("report.html", "report.pdf", "report.docx", "deck.pptx", "pruned_model.pt", "pruned_model.onnx", "manifest.json")
 
 
 def _cli(*args: str, timeout: int = 180) -> subprocess.CompletedProcess:
@@ -56,11 +56,16 @@ def files(tmp_path_factory):
 
 
 def test_report_writes_all_files_with_manifest_hashes(files, tmp_path):
+    from core.policy import Policy, default_policy
+
     out = tmp_path / "out"
+    policy = default_policy().with_criterion("score_psi", threshold=0.2).with_criterion("min_air", enabled=False)
+    (tmp_path / "policy.json").write_text(policy.to_json())
     res = _cli("report", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--target", "status",
                "--bad", "default", "--method", "neuron_l2", "--ratio", "0.5", "--out", str(out), "--seed", "3",
                "--sweep-ratios", "0,0.5", "--explain-rows", "60", "--explain-background", "20", "--bootstrap", "50",
-               "--eval-mode", "holdout", "--fine-tune-epochs", "2", "--approval-rate", "0.7")
+               "--eval-mode", "holdout", "--fine-tune-epochs", "2", "--approval-rate", "0.7", "--policy", str(tmp_path / "policy.json"),
+               "--stability-seeds", "3", "--grades", "0.2,0.4,0.6")
     assert res.returncode == 0, res.stderr
     assert res.stdout == ""  # results go to files, progress to stderr
     assert "pruning" in res.stderr and "wrote" in res.stderr and "Traceback" not in res.stderr
@@ -76,6 +81,12 @@ def test_report_writes_all_files_with_manifest_hashes(files, tmp_path):
     assert s["evaluation"]["mode"] == "holdout" and s["cutoff"]["approval_rate"] == 0.7
     assert s["inputs"] == ["ltv", "income", "dti", "age", "months"]  # default: numeric columns in file order
     assert manifest["seeds"]["bootstrap"] == 3 and manifest["seeds"]["explain"] == 3
+    # the validation pack: the verdict under the policy file, seed stability over 3 seeds, the user's grades
+    assert manifest["verdict"]["policy_key"] == Policy.from_json((tmp_path / "policy.json").read_text()).key
+    assert manifest["policy"]["criteria"][[c.key for c in policy.criteria].index("score_psi")]["threshold"] == 0.2
+    assert manifest["validation"]["seed_stability"]["seeds"] == [0, 1, 3] and manifest["seeds"]["stability"] == [0, 1, 3]
+    assert manifest["validation"]["rank_ordering"]["pruned"]["source"] == "grades"
+    assert "verdict:" in res.stderr
     # the exported model is the one the report describes: its AUC on the evaluation rows is the manifest's
     model = load_model((out / "pruned_model.pt").read_bytes(), "pruned_model.pt")
     ws = bind(load_model((files / "model.pt").read_bytes()), read_table((files / "loans.csv").read_bytes(), "loans.csv").frame,
@@ -112,6 +123,10 @@ BAD_INPUTS = [
     (["--target", "status", "--bad", "default", "--method", "random", "--ratio", "0.5", "--cutoff", "0.3",
       "--approval-rate", "0.5"], "not allowed with"),
     (["--bad", "default", "--method", "random", "--ratio", "0.5"], "--target"),
+    (["--target", "status", "--bad", "default", "--method", "random", "--ratio", "0.5", "--policy", "no_such_policy.json"],
+     "policy file"),
+    (["--target", "status", "--bad", "default", "--method", "random", "--ratio", "0.5", "--grades", "0.1,1.5"], "between 0 and 1"),
+    (["--target", "status", "--bad", "default", "--method", "random", "--ratio", "0.5", "--stability-seeds", "1"], "seeds"),
 ]
 
 

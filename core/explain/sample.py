@@ -23,7 +23,13 @@ class ExplainSample:
 
     @property
     def key(self) -> str:
-        return f"sample|{self.seed}|{len(self.rows)}|{len(self.background)}|{self.n_available}"
+        """Names the rows themselves: two samples of equal sizes and seed (e.g. the policy's declined applicants
+        and a random draw of as many) must never share a memoised attribution."""
+        from core.hashing import digest
+
+        rows = digest([np.ascontiguousarray(self.rows, dtype=np.int64), np.ascontiguousarray(self.background, dtype=np.int64)],
+                      length=16)
+        return f"sample|{self.seed}|{len(self.rows)}|{len(self.background)}|{self.n_available}|{rows}"
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({

@@ -1,13 +1,15 @@
 """One call from a bound workspace and a prune spec to every file a committee and an engineer need.
 
 ``run_report`` computes (prune, optional fine-tuning, comparison with bootstrap CIs, optional
-sweep, SHAP importance shift) with the same core functions the dashboard uses, and
-``build_bundle`` turns the result into report.html, report.pdf, pruned_model.pt,
-pruned_model.onnx and manifest.json bytes. The CLI writes the bundle; the dashboard offers each
-file as a download.
+sweep, SHAP importance shift, governance, and the validation pack of ``core.validation``: verdict
+under the acceptance policy, challenger, rank ordering, calibration tests, seed stability, change
+record) with the same core functions the dashboard uses, and ``build_bundle`` turns the result
+into report.html, report.pdf, report.docx, deck.pptx, pruned_model.pt, pruned_model.onnx and
+manifest.json bytes. The CLI writes the bundle; the dashboard offers each file as a download.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -15,21 +17,26 @@ from core.errors import ModelError
 from core.explain.sample import ExplainSettings
 from core.explain.shift import ImportanceShift, importance_shift
 from core.governance.reasons import DEFAULT_REASONS
-from core.governance.segments import default_segment_columns
+from core.governance.segments import SegmentSpec, default_segment_columns
+from core.hashing import digest
 from core.metrics.comparison import Comparison
-from core.metrics.decisions import DecisionRule
+from core.metrics.decisions import DEFAULT_LGD, DecisionRule
 from core.metrics.intervals import DEFAULT_BOOTSTRAP
+from core.policy import Policy, Recommendation, default_policy
 from core.progress import Progress, report
 from core.prune.methods import method_keys
 from core.prune.spec import PruneSpec
 from core.prune.sweep import DEFAULT_RATIOS, SweepResult
-from core.report.content import ReportContent, build_report_content
+from core.report.content import FAIRNESS_TITLE, REASONS_TITLE, ReportContent, build_report_content
+from core.report.deck import deck_bytes
+from core.report.docx import docx_bytes
 from core.report.export import onnx_bytes, torchscript_bytes
 from core.report.html import html_bytes
 from core.report.manifest import build_manifest, manifest_bytes
 from core.report.pdf import render_pdf
+from core.validation import PackOptions, ValidationPack, build_pack
 from core.workspace.binding import Workspace
-from core.workspace.governance import reasons_for, segment_fairness_for
+from core.workspace.governance import OutOfTimeSample, reasons_for, segment_fairness_for
 from core.workspace.operations import (
     PrunedModel,
     Setting,
@@ -41,8 +48,8 @@ from core.workspace.operations import (
     sweep_workspace,
 )
 
-REPORT_HTML, REPORT_PDF, MODEL_PT, MODEL_ONNX, MANIFEST = (
-    "report.html", "report.pdf", "pruned_model.pt", "pruned_model.onnx", "manifest.json")
+REPORT_HTML, REPORT_PDF, REPORT_DOCX, DECK_PPTX, MODEL_PT, MODEL_ONNX, MANIFEST = (
+    "report.html", "report.pdf", "report.docx", "deck.pptx", "pruned_model.pt", "pruned_model.onnx", "manifest.json")
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,13 @@ class ReportOptions:
     The defaults are the dashboard's: decisions at the default cutoff, a 200-resample paired
     bootstrap, the full sweep, SHAP on ``ExplainSettings()``, and governance on the default segment
     columns (``core.governance.segments.default_segment_columns``) plus adverse-action reasons.
+
+    ``policy`` is the acceptance policy the verdict is judged under (its own bootstrap settings
+    decide the verdict's ΔAUC bound; the report says so when they differ from ``bootstrap``);
+    ``recommendation`` a ``core.policy.Recommendation`` the dashboard or the CLI ran (the report
+    lists its candidates); ``pack`` how the validation pack is computed (``validation=False``
+    leaves it out); ``oot`` a later sample; ``exposure_column`` the loan amount for expected loss
+    (None: guessed by name, "": none).
     """
 
     rule: DecisionRule = DecisionRule()
@@ -63,17 +77,36 @@ class ReportOptions:
     sweep_seed: int = 0
     explain: ExplainSettings | None = ExplainSettings()
     governance: bool = True
-    segment_columns: tuple[str, ...] | None = None  # None: the default segment columns of the data
+    segment_columns: tuple[str | SegmentSpec, ...] | None = None  # None: the default segment columns of the data
     reasons_k: int = DEFAULT_REASONS
+    policy: Policy = field(default_factory=default_policy)
+    recommendation: Recommendation | None = None
+    validation: bool = True
+    pack: PackOptions = PackOptions()
+    oot: OutOfTimeSample | None = None
+    exposure_column: str | None = None
+    lgd: float = DEFAULT_LGD
 
     def to_dict(self) -> dict:
+        segs = None if self.segment_columns is None else [
+            {"column": s.column, "edges": None if s.edges is None else list(s.edges), "bands": s.bands}
+            if isinstance(s, SegmentSpec) else s for s in self.segment_columns]
         return {
             "decisions": self.rule.to_dict(), "bootstrap": self.bootstrap, "bootstrap_seed": self.bootstrap_seed,
             "run_sweep": self.run_sweep, "sweep_methods": list(self.sweep_methods), "sweep_ratios": list(self.sweep_ratios),
             "sweep_seed": self.sweep_seed, "explain": None if self.explain is None else self.explain.to_dict(),
-            "governance": self.governance, "segment_columns": None if self.segment_columns is None else list(self.segment_columns),
-            "reasons_k": self.reasons_k,
+            "governance": self.governance, "segment_columns": segs, "reasons_k": self.reasons_k,
+            "policy_key": self.policy.key, "validation": self.pack.to_dict() if self.validation else None,
+            "recommendation": self.recommendation is not None,
+            "out_of_time": None if self.oot is None else {"name": self.oot.name, "sha256": self.oot.sha256},
+            "exposure_column": self.exposure_column, "lgd": self.lgd,
         }
+
+    @property
+    def key(self) -> str:
+        """Content key of every choice (the dashboard keeps one built bundle per key)."""
+        rec = "" if self.recommendation is None else json.dumps(self.recommendation.to_dict(), sort_keys=True, default=str)
+        return digest([json.dumps(self.to_dict(), sort_keys=True, default=str), self.policy.key, rec], length=32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,6 +120,7 @@ class ReportRun:
     governance: dict = field(default_factory=dict)  # section title → result with to_frame()
     explain_settings: dict = field(default_factory=dict)
     sweep_settings: dict = field(default_factory=dict)
+    pack: ValidationPack | None = None
 
 
 def _say(progress: Progress | None, text: str) -> None:
@@ -127,17 +161,37 @@ def run_report(ws: Workspace, setting: Setting | PruneSpec, options: ReportOptio
         explain_settings = {"rows": int(len(sample.rows)), "background": int(len(sample.background)), "seed": options.explain.seed,
                             "explainer": a_pruned.label, "explainer_original": a_orig.label}
     governance: dict = {}
+    segments: tuple[SegmentSpec, ...] = ()
     if options.governance:
         columns = (options.segment_columns if options.segment_columns is not None
                    else tuple(default_segment_columns(ws.data.frame, ws.data.target)))
+        segments = tuple(dict.fromkeys(c if isinstance(c, SegmentSpec) else SegmentSpec(str(c)) for c in columns))
         cutoff = comparison.cutoff.cutoff
-        if columns:
-            _say(progress, f"segment fairness on {', '.join(columns)}")
-            governance["Segment fairness"] = segment_fairness_for(ws, pruned, cutoff, tuple(columns))
+        if segments:
+            _say(progress, f"segment fairness on {', '.join(s.column for s in segments)}")
+            governance[FAIRNESS_TITLE] = segment_fairness_for(ws, pruned, cutoff, segments)
         if sample is not None:
             _say(progress, "adverse-action reasons of declined applicants")
-            governance["Adverse-action reason stability"] = reasons_for(ws, pruned, sample, cutoff, options.reasons_k)
-    return ReportRun(ws, setting, pruned, comparison, result_sweep, shift, governance, explain_settings, sweep_settings)
+            governance[REASONS_TITLE] = reasons_for(ws, pruned, sample, cutoff, options.reasons_k)
+    pack = None
+    if options.validation:
+        pack = build_pack(ws, setting, pruned, comparison, rule=options.rule, policy=options.policy, options=options.pack,
+                          segments=segments, oot=options.oot, recommendation=options.recommendation,
+                          exposure_column=options.exposure_column, lgd=options.lgd, progress=progress)
+    return ReportRun(ws, setting, pruned, comparison, result_sweep, shift, governance, explain_settings, sweep_settings, pack)
+
+
+def _notes(run: ReportRun) -> tuple[str, ...]:
+    """What a reader must know to reconcile two numbers that answer similar questions differently."""
+    pack, ci = run.pack, run.comparison.ci.get("auc")
+    if pack is None or ci is None or not pack.policy.needs_metric("delta_auc_low"):
+        return ()
+    p = pack.policy
+    if (ci.resamples, ci.seed) == (p.bootstrap_resamples, p.bootstrap_seed):
+        return ()
+    return (f"The verdict's ΔAUC bound uses the policy's own paired bootstrap ({p.bootstrap_resamples} resamples, seed "
+            f"{p.bootstrap_seed}: lower bound {pack.measurements.delta_auc_low:+.4f}); the performance tables use "
+            f"{ci.resamples} resamples, seed {ci.seed} (lower bound {ci.low:+.4f}).",)
 
 
 def content_for(ws: Workspace, run: ReportRun, *, model_name: str | None = None, data_name: str | None = None,
@@ -147,6 +201,7 @@ def content_for(ws: Workspace, run: ReportRun, *, model_name: str | None = None,
         ws, run.pruned, run.comparison, run.sweep, run.shift, run.governance or None, model_name=model_name, data_name=data_name,
         data_sha256=data_sha256, explain_settings=run.explain_settings, sweep_settings=run.sweep_settings,
         extra_settings={"options": options.to_dict()} if options is not None else None, created_utc=created_utc,
+        pack=run.pack, notes=_notes(run),
     )
 
 
@@ -166,8 +221,13 @@ def manifest_for(content: ReportContent, outputs: Mapping[str, bytes], *, model_
     results = dict(content.summary)
     if notes:
         results["notes"] = dict(notes)
+    extra = {}
+    if content.pack is not None:
+        extra = {"policy": content.pack.policy.to_dict(), "verdict": content.pack.verdict.to_dict(),
+                 "validation": content.pack.to_dict()}
     return build_manifest(settings=content.settings, inputs=inputs, outputs=outputs, results=results,
-                          seeds=content.seeds, created=content.created_utc, command=list(command) if command else None)
+                          seeds=content.seeds, created=content.created_utc, command=list(command) if command else None,
+                          extra=extra)
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,6 +247,10 @@ def build_bundle(ws: Workspace, run: ReportRun, content: ReportContent, *, model
     files[REPORT_HTML] = html_bytes(content)
     _say(progress, "rendering report.pdf")
     files[REPORT_PDF] = pdf_bytes(content)
+    _say(progress, "rendering report.docx")
+    files[REPORT_DOCX] = docx_bytes(content)
+    _say(progress, "rendering deck.pptx")
+    files[DECK_PPTX] = deck_bytes(content)
     _say(progress, "exporting pruned_model.pt (TorchScript)")
     files[MODEL_PT] = torchscript_bytes(run.pruned.result)
     _say(progress, "exporting pruned_model.onnx (checked with onnxruntime)")

@@ -1,40 +1,60 @@
-"""What the committee report says, computed once and rendered twice (HTML and PDF).
+"""What the committee report says, computed once and rendered four times (HTML, PDF, DOCX and the slide deck).
 
-Every number in either report comes from a ``ReportContent`` built from the engine's own results
-(workspace, pruned model, comparison, sweep, importance shift), and is formatted by
-``core.formatting``, so the HTML, the PDF, the manifest and the dashboard can never disagree on a
-figure.
+Every number in any of them comes from a ``ReportContent`` built from the engine's own results
+(workspace, pruned model, comparison, sweep, importance shift, governance and the validation pack
+of ``core.validation``), and is formatted here or by ``core.formatting``, so the HTML, the PDF, the
+Word document, the deck, the manifest and the dashboard can never disagree on a figure. Charts are
+drawn once per content (``ReportContent.chart``) and the same PNG bytes go into the PDF, the DOCX
+and the deck.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.explain.shift import ImportanceShift
-from core.formatting import fmt_int, fmt_num, fmt_pct, fmt_signed
+from core.formatting import display_frame, fmt_cell, fmt_int, fmt_num, fmt_pct, fmt_signed
+from core.governance.reasons import ReasonStability
+from core.governance.segments import SegmentFairness
 from core.metrics.comparison import METRIC_LABELS, Comparison
 from core.metrics.stability import psi_bands_text
+from core.policy.verdict import DISABLED, FAILED, NOT_APPLICABLE, PASSED
 from core.prune.result import COMPACTED
 from core.prune.sweep import SweepResult
-from core.report.manifest import utc_now
+from core.report.manifest import package_versions, utc_now
+from core.validation import MODEL_LABELS, ValidationPack
 from core.workspace.binding import EVAL_HOLDOUT, EVAL_SEPARATE_FILE, EVAL_SPLIT_COLUMN, Workspace
 from core.workspace.operations import PrunedModel
 
+# The order a validator reads: verdict → alternatives → change → data → performance → rank ordering →
+# calibration → stability → explanations → fairness → decisions → limitations → monitoring → sign-off → appendix.
 SECTIONS = (
-    ("summary", "Executive summary"),
-    ("method", "Method and settings"),
-    ("sparsity", "Layer sparsity"),
-    ("tradeoffs", "Size vs risk trade-off"),
-    ("metrics", "Metrics: original vs pruned"),
-    ("explain", "SHAP importance shift"),
-    ("decisions", "Decision impact"),
-    ("governance", "Governance checks"),
-    ("limitations", "Limitations and intended use"),
+    ("summary", "Summary verdict"),
+    ("tradeoffs", "Candidates considered"),
+    ("change", "What changed"),
+    ("alignment", "Score alignment"),
+    ("data", "Data"),
+    ("performance", "Performance vs challenger"),
+    ("rank", "Rank ordering"),
+    ("calibration", "Calibration"),
+    ("stability", "Stability"),
+    ("explain", "Explanations and adverse-action reasons"),
+    ("fairness", "Fairness"),
+    ("decisions", "Decisions and expected loss"),
+    ("limitations", "Limitations"),
+    ("monitoring", "Monitoring triggers"),
+    ("signoff", "Sign-off and references"),
+    ("appendix", "Appendix: settings, versions, hashes"),
 )
+PACK_SECTIONS = {"rank", "calibration", "monitoring", "alignment"}  # only with a validation pack
+FAIRNESS_TITLE, REASONS_TITLE = "Segment fairness", "Adverse-action reason stability"
+STATUS_WORDS = {PASSED: "pass", FAILED: "FAIL", NOT_APPLICABLE: "not applicable", DISABLED: "off"}
 
 
 # Every RiskMetrics field, in display order, with its label.
@@ -49,6 +69,27 @@ COUNT_METRICS = {"n", "n_bad"}
 
 def fmt_metric(key: str, value: Any) -> str:
     return fmt_int(value) if key in COUNT_METRICS else fmt_num(value)
+
+
+# Why a metric can be undefined on real applicants, in the words the report prints instead of a number.
+UNDEFINED = {
+    "approved_bad_rate": "undefined: nobody approved",
+    "precision": "undefined: nobody declined",
+    "f1": "undefined: nobody declined",
+    "accuracy": "undefined: no applicants",
+}
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def shown(key: str, value: Any, fmt=fmt_num) -> str:
+    """A number as printed, or the reason it does not exist ("undefined: nobody approved"), never "nan"."""
+    return fmt(value) if _finite(value) else UNDEFINED.get(key, "undefined")
 
 
 def governance_tables(governance: Any) -> list[tuple[str, pd.DataFrame, str]]:
@@ -131,6 +172,11 @@ class ReportContent:
     evaluation_warning: str | None = None  # all rows of a file that may hold training rows
     missing_text: str = ""  # the missing-value choice and what it did to the rows
     target_rule: str = ""
+    pack: ValidationPack | None = field(default=None, repr=False)
+    fairness: SegmentFairness | None = field(default=None, repr=False)
+    reasons: ReasonStability | None = field(default=None, repr=False)
+    versions: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # statements about how the numbers relate (e.g. the verdict's own bootstrap)
 
     @property
     def title(self) -> str:
@@ -138,9 +184,40 @@ class ReportContent:
 
     @property
     def sections(self) -> list[tuple[str, str]]:
-        """Sections this report has (governance only when results were given, trade-off only with a sweep)."""
-        return [(sid, name) for sid, name in SECTIONS
-                if not (sid == "governance" and not self.governance) and not (sid == "tradeoffs" and self.sweep_table is None)]
+        """Sections this report has: candidates only with a sweep or a recommendation, pack sections only with a pack."""
+        def present(sid: str) -> bool:
+            if sid == "tradeoffs":
+                return self.sweep_table is not None or (self.pack is not None and self.pack.recommendation is not None)
+            if sid == "alignment":
+                return self.pack is not None and self.pack.alignment is not None
+            return self.pack is not None or sid not in PACK_SECTIONS
+        return [(sid, name) for sid, name in SECTIONS if present(sid)]
+
+    # ---- charts: drawn once, the same PNG bytes in the PDF, the DOCX and the deck
+
+    @cached_property
+    def _cache(self) -> dict:
+        """What renderers share: chart PNGs by name, and the document (``core.report.document``) under "document"."""
+        return {}
+
+    def chart(self, name: str) -> bytes:
+        """PNG bytes of one chart (``core.report.charts``), drawn on first use and kept with this content."""
+        from core.report import charts
+
+        key = f"chart:{name}"
+        if key not in self._cache:
+            self._cache[key] = charts.draw(self, name)
+        return self._cache[key]
+
+    def has_chart(self, name: str) -> bool:
+        from core.report import charts
+
+        d = charts.chart_data(self, name)
+        return d is not None and len(d) > 0
+
+    @property
+    def fairness_frame(self) -> pd.DataFrame | None:
+        return None if self.fairness is None else self.fairness.to_frame()
 
     # ---- tables as printed
 
@@ -153,8 +230,9 @@ class ReportContent:
         rows = []
         for r in self.metrics_frame().itertuples(index=False):
             fmt = fmt_int if r.metric in COUNT_METRICS else fmt_num
-            chg = (f"{int(r.change):+,}" if r.metric in COUNT_METRICS else fmt_signed(r.change))
-            rows.append({"Metric": r.label, "Original": fmt(r.original), "Pruned": fmt(r.pruned), "Change": chg})
+            chg = (f"{int(r.change):+,}" if r.metric in COUNT_METRICS else shown(r.metric, r.change, fmt_signed))
+            rows.append({"Metric": r.label, "Original": shown(r.metric, r.original, fmt), "Pruned": shown(r.metric, r.pruned, fmt),
+                         "Change": chg})
         return pd.DataFrame(rows)
 
     def display_size(self) -> pd.DataFrame:
@@ -193,10 +271,12 @@ class ReportContent:
 
     def display_decisions(self) -> pd.DataFrame:
         o, p = self.comparison.original, self.comparison.pruned
-        rows = [("Approval rate", o.approval_rate, p.approval_rate), ("Bad rate of approved", o.approved_bad_rate, p.approved_bad_rate),
-                ("Decline rate", 1 - o.approval_rate, 1 - p.approval_rate)]
-        return pd.DataFrame([{"Quantity": q, "Original": fmt_pct(a, 2), "Pruned": fmt_pct(b, 2),
-                              "Change": f"{(b - a) * 100:+.2f} pp"} for q, a, b in rows])
+        rows = [("approval_rate", "Approval rate", o.approval_rate, p.approval_rate),
+                ("approved_bad_rate", "Bad rate of approved", o.approved_bad_rate, p.approved_bad_rate),
+                ("decline_rate", "Decline rate", 1 - o.approval_rate, 1 - p.approval_rate)]
+        pct = lambda v: fmt_pct(v, 2)
+        return pd.DataFrame([{"Quantity": q, "Original": shown(k, a, pct), "Pruned": shown(k, b, pct),
+                              "Change": shown(k, (b - a) * 100, lambda v: f"{v:+.2f} pp")} for k, q, a, b in rows])
 
     def display_psi(self) -> pd.DataFrame:
         t = self.comparison.psi.table
@@ -261,6 +341,251 @@ class ReportContent:
         return rows
 
 
+    # ---- the validation pack as printed (every renderer prints these frames)
+
+    def display_verdict(self) -> pd.DataFrame:
+        v = self.pack.verdict
+        return pd.DataFrame([{"Group": r.group, "Criterion": r.label, "Value": r.value_text if r.status != NOT_APPLICABLE else "—",
+                              "Limit": r.rule, "Status": STATUS_WORDS.get(r.status, r.status)} for r in v.results])
+
+    def display_policy(self) -> pd.DataFrame:
+        return pd.DataFrame([{"Criterion": c.label, "Rule": c.rule, "On": "yes" if c.enabled else "no", "Why": c.why}
+                             for c in self.pack.policy.criteria])
+
+    def policy_settings_text(self) -> str:
+        p = self.pack.policy
+        return (f"Policy “{p.name}” (key {p.key[:12]}): ΔAUC bounds from {p.bootstrap_resamples} paired bootstrap resamples "
+                f"(seed {p.bootstrap_seed}); ECE over {p.ece_bins} equal-count bins; top-{p.reason_k} adverse-action reasons of "
+                f"up to {p.explain_rows} declined applicants against {p.explain_background} background rows (seed {p.explain_seed}).")
+
+    def display_candidates(self) -> pd.DataFrame:
+        rec = self.pack.recommendation
+        f = rec.method_frame()
+        rows = []
+        for r in f.itertuples(index=False):
+            best = "none passes" if r.best_ratio is None or (isinstance(r.best_ratio, float) and math.isnan(r.best_ratio)) \
+                else f"{r.best_ratio:.0%} (seed {int(r.best_seed)})"
+            why = r.blocked_by or (f"stopped at {r.stopped_at:.0%}: {r.stopped_by}" if r.stopped_by else "")
+            rows.append({"Method": r.method_label, "Largest passing ratio": best,
+                         "Size": fmt_int(r.best_size) if best != "none passes" else "—",
+                         "ΔAUC": fmt_signed(r.best_delta_auc) if best != "none passes" else "—",
+                         "Tried": fmt_int(r.tried), "Why not further / rejected": why or r.note or "—"})
+        return pd.DataFrame(rows)
+
+    def display_changes(self) -> pd.DataFrame:
+        return self.pack.change.changes.rename(columns={"item": "Item", "before": "Original", "after": "Pruned"})
+
+    def display_materiality(self) -> pd.DataFrame:
+        f = self.pack.materiality.margins
+        return pd.DataFrame({"Criterion": f["label"], "Value": f["value_text"], "Limit": f["rule"],
+                             "No-change value": [fmt_num(v, 4) for v in f["no_change_value"]],
+                             "Allowance left": [fmt_pct(v, 0) if v == v else "undefined: no allowance" for v in f["unused_share"]],
+                             "With margin": ["yes" if b else "no" for b in f["with_margin"]]})
+
+    def display_materiality_policy(self) -> pd.DataFrame:
+        return self.pack.materiality.policy.to_frame().rename(columns={"setting": "Materiality threshold", "value": "Value"})
+
+    def display_data(self) -> pd.DataFrame:
+        c = self.comparison.original
+        rows = [("Dataset", self.data_name), ("Rows supplied", fmt_int(self.n_rows)),
+                ("Evaluation rows", f"{fmt_int(self.n_eval)} ({self.eval_mode}; split seed {self.split_seed})"),
+                ("Training rows", fmt_int(self.n_train) if self.n_train else "none (every row is evaluated)"),
+                ("Outcome", f"{self.target} = '{self.bad_value}' counts as bad"),
+                ("Bad outcomes evaluated", f"{fmt_int(c.n_bad)} of {fmt_int(c.n)} ({fmt_pct(c.bad_rate, 1)})"),
+                ("Model inputs", fmt_int(self.n_inputs)), ("Model output", self.output_label), ("Rows used", self.split_note)]
+        missing = self.settings.get("missing_values")
+        if missing:
+            rows.append(("Missing values", str(missing)))
+        if self.pack is not None and self.pack.challenger is not None:
+            rows.append(("Challenger rows", self.pack.challenger.note))
+        return pd.DataFrame(rows, columns=["Item", "Value"])
+
+    def display_performance(self) -> pd.DataFrame:
+        lv = f"{self.pack.options.level:.0%}"
+        return pd.DataFrame([{"Model": p.label, "AUC": fmt_num(p.auc), f"AUC {lv} CI": f"{fmt_num(p.auc_low)} – {fmt_num(p.auc_high)}",
+                              "Gini": fmt_num(p.gini), f"Gini {lv} CI": f"{fmt_num(p.gini_low)} – {fmt_num(p.gini_high)}",
+                              "KS": fmt_num(p.ks), f"KS {lv} CI": f"{fmt_num(p.ks_low)} – {fmt_num(p.ks_high)}"}
+                             for p in self.pack.performance])
+
+    def display_challenger_tests(self) -> pd.DataFrame:
+        return pd.DataFrame([{"Network": MODEL_LABELS[j.model], "AUC network": fmt_num(j.test.auc_b),
+                              "AUC challenger": fmt_num(j.test.auc_a), "Difference": fmt_signed(j.test.delta),
+                              "95% CI": f"{fmt_signed(j.test.low)} to {fmt_signed(j.test.high)}", "DeLong p": f"{j.test.p_value:.3g}",
+                              "Complexity": j.outcome} for j in self.pack.challenger.justification])
+
+    def display_coefficients(self, top: int = 10) -> pd.DataFrame:
+        f = self.pack.challenger.coefficients.head(top)
+        return pd.DataFrame({"Input": f["input"], "Coefficient (per SD)": [fmt_signed(v) for v in f["coefficient"]],
+                             "Odds ratio": [fmt_num(v, 3) for v in f["odds_ratio"]]})
+
+    def display_delong(self) -> pd.DataFrame:
+        d = self.pack.delong
+        lv = f"{d.level:.0%}"
+        rows = [("AUC original → pruned", f"{fmt_num(d.auc_a)} → {fmt_num(d.auc_b)}"), ("ΔAUC (pruned − original)", fmt_signed(d.delta)),
+                ("Standard error", fmt_num(d.se)), ("z", fmt_num(d.z, 3)), ("p-value (two-sided)", f"{d.p_value:.4g}"),
+                (f"{lv} CI of ΔAUC", f"{fmt_signed(d.low)} to {fmt_signed(d.high)}"),
+                ("Correlation of the two AUCs", fmt_num(d.correlation, 3))]
+        ci = self.comparison.ci.get("auc")
+        if ci is not None:
+            rows.append((f"Bootstrap {ci.level:.0%} CI (beside it)", f"{fmt_signed(ci.low)} to {fmt_signed(ci.high)} "
+                                                                 f"({fmt_int(ci.resamples)} paired resamples, seed {ci.seed})"))
+        return pd.DataFrame(rows, columns=["DeLong test", "Value"])
+
+    def display_rank(self) -> pd.DataFrame:
+        o, p = (self.pack.rank[m].to_frame() for m in ("original", "pruned"))
+        cols = {"applicants": "Applicants", "bads": "Bads", "bad_rate": "Bad rate", "mean_pd": "Mean PD"}
+        merged = o.merge(p, on="band", how="outer", suffixes=("_o", "_p"), sort=False)
+        out = {"Band": merged["band"].astype(str)}
+        for m, suf in (("original", "_o"), ("pruned", "_p")):
+            for k, label in cols.items():
+                v = merged[k + suf]
+                out[f"{label} ({m})"] = ["—" if x != x else fmt_pct(x, 1) if k in ("bad_rate", "mean_pd") else fmt_int(x)
+                                         for x in v]  # "—": this model puts nobody in the band
+            out[f"Inversion ({m})"] = ["▼" if x is True else "" for x in merged["inversion" + suf]]
+        return pd.DataFrame(out)
+
+    def display_lift(self, shares: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3, 0.5)) -> pd.DataFrame:
+        """Captured share of bads and lift (captured share ÷ share of applicants) when taking the riskiest first."""
+        cap = self.pack.capture
+        x = cap["share_of_applicants"].to_numpy()
+        models = [m for m in ("original", "pruned", "challenger") if m in cap]
+        rows = []
+        for share in shares:
+            i = int(np.argmin(np.abs(x - share)))
+            row = {"Riskiest applicants": fmt_pct(x[i], 0)}
+            for m in models:
+                v = float(cap[m].iloc[i])
+                row[f"Bads captured ({m})"] = fmt_pct(v, 1)
+                row[f"Lift ({m})"] = fmt_num(v / x[i], 2) if x[i] > 0 else "undefined"
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def display_inversions(self) -> pd.DataFrame:
+        rows = []
+        for m, r in self.pack.rank.items():
+            for i in r.inversions:
+                rows.append({"Model": m, "Bands": f"{i.safer} → {i.riskier}", "Bad rate": f"{fmt_pct(i.safer_bad_rate)} → "
+                             f"{fmt_pct(i.riskier_bad_rate)}", "Fall": fmt_pct(i.gap), "Fisher p (one-sided)": f"{i.p_value:.3g}"})
+        return pd.DataFrame(rows, columns=["Model", "Bands", "Bad rate", "Fall", "Fisher p (one-sided)"])
+
+    def display_calibration(self) -> pd.DataFrame:
+        rows = []
+        for m, c in self.pack.calibration.items():
+            t, hl = c.in_the_large, c.hosmer_lemeshow
+            rows.append({"Model": MODEL_LABELS.get(m, m), "Mean PD": fmt_pct(t.mean_pd, 2), "Observed bad rate": fmt_pct(t.observed_bad_rate, 2),
+                         "In the large p": f"{t.p_value:.3g} ({t.direction})", "ECE": fmt_num(c.ece),
+                         "Hosmer–Lemeshow Ĉ": "not computed" if hl is None else f"{fmt_num(hl.statistic, 2)} (df {hl.df})",
+                         "HL p": "—" if hl is None else f"{hl.p_value:.3g}",
+                         "Grades with PD too low": f"{len(c.grades.flagged)} of {len(c.grades.table)}"})
+        return pd.DataFrame(rows)
+
+    def display_grades(self, model: str) -> pd.DataFrame:
+        g = self.pack.calibration[model].grades.table
+        return pd.DataFrame({"Grade": g["grade"].astype(str), "Applicants": [fmt_int(v) for v in g["applicants"]],
+                             "Bads": [fmt_int(v) for v in g["bads"]], "Observed": [fmt_pct(v, 1) for v in g["observed_bad_rate"]],
+                             "Mean PD": [fmt_pct(v, 1) for v in g["mean_pd"]], "Binomial p": [f"{v:.3g}" for v in g["binomial_p"]],
+                             "Jeffreys p": [f"{v:.3g}" for v in g["jeffreys_p"]],
+                             "Jeffreys interval": [f"{fmt_pct(a, 1)} – {fmt_pct(b, 1)}" for a, b in zip(g["jeffreys_low"], g["jeffreys_high"])],
+                             "PD too low": ["yes" if b else "" for b in g["pd_too_low"]]})
+
+    def display_seed_summary(self) -> pd.DataFrame:
+        f = self.pack.seed_stability.summary_frame()
+        fmt = lambda k, v: fmt_int(v) if k == "flips" else fmt_pct(v, 2) if k == "flip_share" else fmt_num(v)
+        return pd.DataFrame([{"Metric": r.label, "Mean": fmt(r.metric, r.mean), "Min": fmt(r.metric, r.min), "Max": fmt(r.metric, r.max),
+                              "Spread": fmt(r.metric, r.spread), "Shipped seed": fmt(r.metric, r.shipped)} for r in f.itertuples()])
+
+    def display_seeds(self) -> pd.DataFrame:
+        t = self.pack.seed_stability.table
+        return pd.DataFrame({"Seed": [f"{s} (shipped)" if sh else str(s) for s, sh in zip(t["seed"], t["shipped"])],
+                             "AUC": [fmt_num(v) for v in t["auc"]], "KS": [fmt_num(v) for v in t["ks"]],
+                             "Score PSI": [fmt_num(v) for v in t["psi"]], "Flips": [fmt_int(v) for v in t["flips"]]})
+
+    def display_alignment(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """(parameters, metrics on the fit rows, before/after on the evaluation rows)."""
+        a = self.pack.alignment
+        params = a.parameters_frame().rename(columns={"parameter": "Parameter", "value": "Value"})
+        params["Value"] = [fmt_cell(v) for v in params["Value"]]
+        fit = a.fit_metrics
+        fit_d = pd.DataFrame({"Metric (fit rows)": fit["label"], "Original": [fmt_num(v) for v in fit["original"]],
+                              "Pruned before map": [fmt_num(v) for v in fit["before"]], "After map": [fmt_num(v) for v in fit["after"]]})
+        e = a.effect.to_frame()
+        counts = {"flips"}
+        f = lambda k, v: fmt_int(v) if k in counts else fmt_num(v)
+        eff = pd.DataFrame({"Metric (evaluation rows)": e["label"], "Original": [f(k, v) for k, v in zip(e["metric"], e["original"])],
+                            "Pruned": [f(k, v) for k, v in zip(e["metric"], e["pruned"])],
+                            "Pruned + map": [f(k, v) for k, v in zip(e["metric"], e["aligned"])]})
+        return params, fit_d, eff
+
+    def display_oot(self) -> pd.DataFrame:
+        f = self.pack.out_of_time.to_frame()
+        return pd.DataFrame({"Metric": f["label"], "Reference original": [fmt_num(v) for v in f["reference_original"]],
+                             "Reference pruned": [fmt_num(v) for v in f["reference_pruned"]],
+                             "Out-of-time original": [fmt_num(v) for v in f["oot_original"]],
+                             "Out-of-time pruned": [fmt_num(v) for v in f["oot_pruned"]]})
+
+    def display_expected_loss(self) -> pd.DataFrame:
+        f = self.pack.expected_loss.to_frame()
+        return pd.DataFrame({"Quantity": f["quantity"], "Original": [fmt_num(v, 0) for v in f["original"]],
+                             "Pruned": [fmt_num(v, 0) for v in f["pruned"]], "Change": [fmt_signed(v, 0) for v in f["change"]]})
+
+    def display_fairness(self) -> pd.DataFrame:
+        f = self.fairness_frame
+        return pd.DataFrame({"Column": f["column"].astype(str), "Segment": f["segment"].astype(str), "Applicants": [fmt_int(v) for v in f["rows"]],
+                             "Approved (original)": [fmt_pct(v, 1) for v in f["approval_rate_original"]],
+                             "Approved (pruned)": [fmt_pct(v, 1) for v in f["approval_rate_pruned"]],
+                             "AIR original": [fmt_num(v, 3) if v == v else "undefined: nobody approved" for v in f["air_original"]],
+                             "AIR pruned": [fmt_num(v, 3) if v == v else "undefined: nobody approved" for v in f["air_pruned"]],
+                             "Below 4/5": ["newly" if n else ("yes" if p else "") for n, p in zip(f["newly_flagged"], f["flagged_pruned"])]})
+
+    def display_reasons(self, top: int = 15) -> pd.DataFrame:
+        r = self.reasons.reason_frame().head(top)
+        return display_frame(r).rename(columns={"variable": "Variable", "in_top_k_original": f"In top-{self.reasons.k} (original)",
+                                                "in_top_k_pruned": f"In top-{self.reasons.k} (pruned)", "change": "Change",
+                                                "top1_original": "Top reason (original)", "top1_pruned": "Top reason (pruned)"})
+
+    def reasons_text(self) -> str:
+        r = self.reasons
+        if r.n_assessed == 0:
+            return f"No explained applicant is declined by the original model at this cutoff, so no reasons are compared. {r.note}".strip()
+        return (f"Of {fmt_int(r.n_explained)} explained applicants, {fmt_int(r.n_assessed)} are declined by the original model; "
+                f"the pruned model gives the same top reason to {fmt_pct(r.same_top1_share, 1)} of them, the same top-{r.k} set "
+                f"to {fmt_pct(r.same_set_share, 1)}, and keeps {fmt_pct(r.top_k_overlap_share, 1)} of their top-{r.k} reasons on "
+                f"average (CFPB Circular 2023-03: reasons must stay specific and accurate). {r.note}").strip()
+
+    def display_triggers(self) -> pd.DataFrame:
+        f = self.pack.change.triggers_frame()
+        return pd.DataFrame({"Trigger": f["label"], "Watch": f["watch"], "Today": f["baseline"], "Amber": f["amber"], "Red": f["red"],
+                             "Action": f["action"]})
+
+    def display_reference_bins(self) -> pd.DataFrame:
+        b = self.pack.change.reference_bins
+        return pd.DataFrame({"Bin": [str(int(v)) for v in b["bin"]],
+                             "P(bad) from": [fmt_num(v) if np.isfinite(v) else "−∞" for v in b["lower"]],
+                             "P(bad) to": [fmt_num(v) if np.isfinite(v) else "+∞" for v in b["upper"]],
+                             "Share today": [fmt_pct(v, 1) for v in b["share"]]})
+
+    def display_references(self) -> pd.DataFrame:
+        from core.validation import references_frame
+
+        return references_frame()
+
+    def display_signoff(self) -> pd.DataFrame:
+        from core.validation import sign_off_frame
+
+        return sign_off_frame()
+
+    def display_versions(self) -> pd.DataFrame:
+        return pd.DataFrame([{"Package": k, "Version": v or "not installed"} for k, v in self.versions.items()])
+
+    def display_hashes(self) -> pd.DataFrame:
+        rows = [("Model file SHA-256", self.model_sha256), ("Data file SHA-256", self.data_sha256 or "not given (data passed in memory)"),
+                ("Prepared data fingerprint", self.data_fingerprint)]
+        if self.pack is not None:
+            rows += [("Policy key", self.pack.policy.key), ("Validation options key", self.pack.options.key[:64])]
+        rows.append(("Output files", "SHA-256 of every written file (this report, the model exports) is in manifest.json"))
+        return pd.DataFrame(rows, columns=["Item", "Value"])
+
+
 def evaluation_text(ws: Workspace, n: int) -> str:
     """Which rows every metric is measured on, and what that means for the numbers (the report's first limitation)."""
     rows, n_train = ws.rows, len(ws.train_idx)
@@ -301,7 +626,8 @@ def missing_text(ws: Workspace) -> str:
             f"an outcome; {m.n_rows_used:,} of {m.n_rows_read:,} rows used")
 
 
-def _summary(ws: Workspace, pruned: PrunedModel, comparison: Comparison, shift: ImportanceShift | None) -> dict:
+def _summary(ws: Workspace, pruned: PrunedModel, comparison: Comparison, shift: ImportanceShift | None,
+             pack: ValidationPack | None = None) -> dict:
     r = pruned.result
     o_size, p_size = r.original_size, r.size
     c = comparison
@@ -329,11 +655,22 @@ def _summary(ws: Workspace, pruned: PrunedModel, comparison: Comparison, shift: 
     }
     if shift is not None:
         out.update({"shap_spearman": shift.spearman, "shap_flagged": list(shift.flagged), "shap_n_rows": shift.n_rows})
+    if pack is not None:
+        v = pack.verdict
+        out.update({"acceptable": v.acceptable, "verdict": v.headline, "policy": v.policy_name, "policy_key": v.policy_key,
+                    "materiality": pack.materiality.cls, "delong_p": pack.delong.p_value, "delong_low": pack.delong.low,
+                    "delong_high": pack.delong.high})
+        if pack.challenger is not None:
+            out.update({"auc_challenger": pack.challenger.result("challenger").auc,
+                        "complexity_original": pack.challenger.justification_for("original").outcome,
+                        "complexity_pruned": pack.challenger.justification_for("pruned").outcome})
+        out.update({"inversions_original": len(pack.rank["original"].inversions),
+                    "inversions_pruned": len(pack.rank["pruned"].inversions)})
     return out
 
 
 def _limitations(ws: Workspace, pruned: PrunedModel, comparison: Comparison, shift: ImportanceShift | None,
-                 explain_settings: Mapping, sweep_given: bool) -> tuple[str, ...]:
+                 explain_settings: Mapping, sweep_given: bool, with_pack: bool = False) -> tuple[str, ...]:
     r = pruned.result
     c = comparison
     n, n_bad = c.original.n, c.original.n_bad
@@ -366,11 +703,15 @@ def _limitations(ws: Workspace, pruned: PrunedModel, comparison: Comparison, shi
                    "same rows as the chosen model.")
     out.append(f"PSI bands ({psi_bands_text()}) are industry rules of thumb that "
                f"depend on the 10 bins and the sample size; the cutoff is {c.cutoff.how}.")
-    out.append("Intended use: the pruned model replaces the original only for the same product, population and "
-               f"input definitions ({ws.data.target} = '{ws.data.bad_value}' as bad, the same {ws.model.n_inputs} "
-               "inputs). Pruning a production model is a model change: it requires independent validation, "
-               "approval by the model-risk function and monitoring before it makes credit decisions. This "
-               "report does not assess segments, out-of-time data or fairness unless a governance section is shown.")
+    if not with_pack:
+        out.append("Intended use: the pruned model replaces the original only for the same product, population and "
+                   f"input definitions ({ws.data.target} = '{ws.data.bad_value}' as bad, the same {ws.model.n_inputs} "
+                   "inputs). Pruning a production model is a model change: it requires independent validation, "
+                   "approval by the model-risk function and monitoring before it makes credit decisions. This "
+                   "report does not assess segments, out-of-time data or fairness unless a governance section is shown.")
+    else:
+        out.append("Pruning a production model is a model change: it requires independent validation, approval by the "
+                   "model-risk function (sign-off below) and monitoring against the triggers below before it makes credit decisions.")
     return tuple(out)
 
 
@@ -389,8 +730,15 @@ def build_report_content(
     sweep_settings: Mapping[str, Any] | None = None,
     extra_settings: Mapping[str, Any] | None = None,
     created_utc: str | None = None,
+    pack: ValidationPack | None = None,
+    notes: tuple[str, ...] = (),
 ) -> ReportContent:
-    """Collect the report's content; nothing is recomputed except formatting and totals."""
+    """Collect the report's content; nothing is recomputed except formatting and totals.
+
+    ``governance`` may hold typed results: a ``SegmentFairness`` goes to the fairness section and a
+    ``ReasonStability`` to the explanations; anything else with tables is shown in the fairness
+    section as it is.
+    """
     r = pruned.result
     model = ws.model
     name = model_name or (model.schema.extra.get("name") if model.schema is not None else None) or model.name
@@ -418,6 +766,9 @@ def build_report_content(
         "explain": explain_settings or None, "sweep": sweep_settings or None,
         **dict(extra_settings or {}),
     }
+    if pack is not None:
+        settings["validation"] = pack.options.to_dict()
+    fairness, reasons, others = _split_governance(governance)
     seeds = {"prune": r.spec.seed, "split": ws.split_seed}
     if r.fine_tuned:
         seeds["fine_tune"] = r.fine_tuned["seed"]
@@ -427,6 +778,12 @@ def build_report_content(
         seeds["explain"] = explain_settings["seed"]
     if sweep is not None:
         seeds["sweep"] = sweep.seed
+    if pack is not None:
+        seeds["policy_bootstrap"] = pack.policy.bootstrap_seed
+        if pack.challenger is not None:
+            seeds["challenger"] = pack.challenger.spec.seed
+        if pack.seed_stability is not None:
+            seeds["stability"] = list(pack.seed_stability.seeds)
     chosen = {"method": r.spec.method, "ratio": r.spec.ratio, "nonzeros": r.size.nonzeros, "parameters": r.size.parameters,
               "file_bytes": r.size.file_bytes, "auc": comparison.pruned.auc, "fine_tuned": r.fine_tuned is not None}
     return ReportContent(
@@ -440,12 +797,24 @@ def build_report_content(
         dropped_variables=tuple(r.dropped_variables), size=r.size_frame(), layers=r.layer_frame(),
         comparison=comparison, original_scores=np.asarray(ws.original_scores), pruned_scores=np.asarray(pruned.scores),
         sweep_table=None if sweep is None else sweep.table.copy(), sweep_settings=sweep_settings, chosen_point=chosen,
-        shift=shift, explain_settings=explain_settings, governance=tuple(governance_tables(governance)),
-        settings=settings, seeds=seeds, summary=_summary(ws, pruned, comparison, shift),
-        limitations=_limitations(ws, pruned, comparison, shift, explain_settings, sweep is not None),
+        shift=shift, explain_settings=explain_settings, governance=tuple(governance_tables(others)),
+        settings=settings, seeds=seeds, summary=_summary(ws, pruned, comparison, shift, pack),
+        limitations=_limitations(ws, pruned, comparison, shift, explain_settings, sweep is not None, pack is not None)
+        + (pack.limitations if pack is not None else ()),
+        pack=pack, fairness=fairness, reasons=reasons, versions=package_versions(), notes=tuple(notes),
         eval_rows_text=evaluation_rows_text(ws), evaluation_warning=ws.evaluation_warning, missing_text=missing_text(ws),
         target_rule=ws.data.target_rule,
     )
+
+
+def _split_governance(governance: Any) -> tuple[SegmentFairness | None, ReasonStability | None, Any]:
+    """Typed results out of a governance mapping (fairness, reasons); the rest stays generic."""
+    if not isinstance(governance, Mapping):
+        return None, None, governance
+    fairness = next((v for v in governance.values() if isinstance(v, SegmentFairness)), None)
+    reasons = next((v for v in governance.values() if isinstance(v, ReasonStability)), None)
+    rest = {k: v for k, v in governance.items() if not isinstance(v, (SegmentFairness, ReasonStability))}
+    return fairness, reasons, rest or None
 
 
 def summary_kpis(content: ReportContent) -> list[tuple[str, str, str]]:
@@ -453,7 +822,15 @@ def summary_kpis(content: ReportContent) -> list[tuple[str, str, str]]:
     s = content.summary
     ci = (f"95% CI {s['delta_auc_ci_low']:+.4f} to {s['delta_auc_ci_high']:+.4f}"
           if s.get("delta_auc_ci_low") is not None else "no CI computed")
-    return [
+    out = []
+    if content.pack is not None:
+        p = content.pack
+        v = p.verdict
+        n = v.counts
+        out += [("Verdict", "Acceptable" if v.acceptable else "Not acceptable",
+                 f"{n[PASSED]} pass, {n[FAILED]} fail, {n[NOT_APPLICABLE]} not applicable"),
+                ("Materiality", p.materiality.cls, f"margin ≥ {p.materiality.policy.min_margin:.0%} of each allowance")]
+    return out + [
         ("Parameters saved", fmt_pct(s["parameters_saved_share"]), f"{fmt_int(s['parameters_original'])} → {fmt_int(s['parameters_pruned'])}"),
         ("File bytes saved", fmt_pct(s["file_bytes_saved_share"]), f"{fmt_int(s['file_bytes_original'])} → {fmt_int(s['file_bytes_pruned'])}"),
         ("ΔAUC", f"{s['delta_auc']:+.4f}", ci),
@@ -468,7 +845,14 @@ def headline(content: ReportContent) -> list[tuple[str, str]]:
     ci = ""
     if s.get("delta_auc_ci_low") is not None:
         ci = f" (95% CI {fmt_signed(s['delta_auc_ci_low'])} to {fmt_signed(s['delta_auc_ci_high'])})"
-    return [
+    first = []
+    p = content.pack
+    if p is not None:
+        first.append(("Verdict", f"{p.verdict.headline} Policy: “{p.verdict.policy_name}”."))
+        first.append(("Materiality", p.materiality.headline))
+        if p.challenger is not None:
+            first.append(("Challenger", p.challenger.justification_for("pruned").sentence))
+    return first + [
         ("Size", f"{fmt_int(s['parameters_original'])} → {fmt_int(s['parameters_pruned'])} stored parameters "
                  f"({fmt_pct(s['parameters_saved_share'])} saved); {fmt_int(s['nonzeros_original'])} → "
                  f"{fmt_int(s['nonzeros_pruned'])} non-zero ({fmt_pct(s['nonzeros_saved_share'])} saved); file "

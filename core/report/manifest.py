@@ -22,7 +22,7 @@ from core.hashing import sha256_hex
 
 MANIFEST_FORMAT = "riskprune-manifest/1"
 PACKAGES = ("torch", "numpy", "pandas", "scipy", "scikit-learn", "shap", "torch-pruning", "onnx", "onnxruntime",
-            "plotly", "matplotlib", "reportlab", "streamlit")
+            "plotly", "matplotlib", "reportlab", "python-pptx", "python-docx", "streamlit")
 
 
 def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
@@ -63,12 +63,14 @@ def build_manifest(
     seeds: Mapping[str, int] | None = None,
     created: str | None = None,
     command: list[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict:
     """Assemble the manifest.
 
     ``inputs`` maps a role ("model", "data") to what is known of the file (name, sha256, bytes);
     ``outputs`` maps each written file name to its bytes (hashed here, never stored);
-    ``results`` holds the key numbers; ``seeds`` every seed that influenced a number.
+    ``results`` holds the key numbers; ``seeds`` every seed that influenced a number; ``extra``
+    adds top-level sections (the acceptance policy, its verdict, the validation pack).
     """
     return _clean({
         "format": MANIFEST_FORMAT,
@@ -82,6 +84,7 @@ def build_manifest(
         "seeds": dict(seeds or {}),
         "results": dict(results or {}),
         "outputs": {name: {"sha256": sha256_hex(data), "bytes": len(data)} for name, data in (outputs or {}).items()},
+        **dict(extra or {}),
     })
 
 

@@ -1,35 +1,39 @@
-"""The committee report as PDF: reportlab (pure Python) for layout, matplotlib (Agg) for charts.
+"""The committee report as PDF: reportlab (pure Python) for layout, the shared matplotlib PNGs for charts.
 
 Both libraries are pip wheels with no system dependencies, so the PDF builds on any machine the
 README's launch command sets up. Text uses the DejaVu Sans font shipped inside matplotlib,
-because the PDF base fonts lack glyphs such as Δ, →, ≥ and ρ that the report prints.
+because the PDF base fonts lack glyphs such as Δ, →, ≥ and ρ that the report prints. The sections
+are ``core.report.document``'s, the same the HTML and the DOCX print; charts are the PNG bytes of
+``ReportContent.chart``, the same the deck and the DOCX embed.
 """
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import matplotlib
+import pandas as pd
+from reportlab import rl_config
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import CondPageBreak, Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-matplotlib.use("Agg")  # no display, no GUI toolkit; must precede pyplot
-from xml.sax.saxutils import escape  # noqa: E402
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from reportlab.lib import colors  # noqa: E402
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet  # noqa: E402
-from reportlab.lib.units import cm  # noqa: E402
-from reportlab.pdfbase import pdfmetrics  # noqa: E402
-from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
-from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: E402
-
-from core.formatting import display_frame, fmt_int, fmt_num, fmt_pct
-from core.report.content import ReportContent, headline, summary_kpis
-from core.report.style import METHOD_PALETTE, ORIGINAL_COLOUR, PARETO_COLOUR, PRUNED_COLOUR
+from core.report.charts import png_size
+from core.report.content import ReportContent, headline
+from core.report.document import H3, Bullets, Chart, Kpis, P, document, meta_frame
+from core.report.document import Table as DocTable
+from core.report.style import ORIGINAL_COLOUR
 
 _FONT, _FONT_BOLD = "Helvetica", "Helvetica-Bold"
+# Image streams stay binary (Flate only): ASCII85 text encoding of the chart PNGs runs in pure Python here
+# (reportlab's C accelerator is not installed) and made the PDF 25 % larger for no reader's benefit.
+rl_config.useA85 = 0
 
 
 def _register_fonts() -> tuple[str, str]:
@@ -57,6 +61,10 @@ def _styles() -> dict[str, ParagraphStyle]:
         "body": ParagraphStyle("b", parent=base["BodyText"], fontName=font, fontSize=9.5, leading=12.5),
         "small": ParagraphStyle("s", parent=base["BodyText"], fontName=font, fontSize=8, leading=10, textColor=colors.HexColor("#555555")),
         "cell": ParagraphStyle("c", parent=base["BodyText"], fontName=font, fontSize=7.5, leading=9),
+        "lead": ParagraphStyle("l", parent=base["BodyText"], fontName=bold, fontSize=9.5, leading=12.5),
+        "flag": ParagraphStyle("f", parent=base["BodyText"], fontName=bold, fontSize=9.5, leading=12.5,
+                               textColor=colors.HexColor("#c0392b")),
+        "takeaway": ParagraphStyle("tk", parent=base["BodyText"], fontName=bold, fontSize=8.5, leading=11, spaceAfter=6),
         "head": ParagraphStyle("hd", parent=base["BodyText"], fontName=bold, fontSize=7.5, leading=9),
     }
 
@@ -67,7 +75,6 @@ def _p(text: object, style: ParagraphStyle) -> Paragraph:
 
 _PAGE_WIDTH = A4[0] - 3.6 * cm  # inside the margins
 _MAX_COLS = 8
-_GOV_ROWS = 30
 
 
 def _table(frame: pd.DataFrame, st: dict, widths: list[float] | None = None, max_rows: int = 60):
@@ -105,162 +112,59 @@ def _flat(story: list) -> list:
     return out
 
 
-def _png(fig) -> Image:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
-    w, h = fig.get_size_inches()
-    plt.close(fig)
-    buf.seek(0)
-    width = 16 * cm
-    return Image(buf, width=width, height=width * h / w)
-
-
-# --------------------------------------------------------------------------- static charts
-
-
-def _sparsity_chart(c: ReportContent):
-    f = c.layers
-    fig, ax = plt.subplots(figsize=(7, 3))
-    x = np.arange(len(f))
-    ax.bar(x - 0.2, f["total_weights"], 0.4, color=ORIGINAL_COLOUR, label="Original weights")
-    ax.bar(x + 0.2, f["nonzero_weights"], 0.4, color=PRUNED_COLOUR, label="Non-zero after pruning")
-    for i, s in enumerate(f["sparsity"]):
-        ax.text(i + 0.2, f["nonzero_weights"].iloc[i], f"{s:.0%}", ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, [str(v) for v in f["layer"]])
-    ax.set_xlabel("layer")
-    ax.set_ylabel("weights")
-    ax.legend(fontsize=8)
-    ax.set_title("Weights per Linear layer")
-    return fig
-
-
-def _tradeoff_chart(c: ReportContent):
-    t = c.sweep_table
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    for i, (_, part) in enumerate(t.groupby("method", sort=False)):
-        part = part.sort_values("nonzeros")
-        ax.plot(part["nonzeros"], part["auc"], "o-", ms=3, lw=1, color=METHOD_PALETTE[i % len(METHOD_PALETTE)],
-                label=str(part["method_label"].iloc[0]))
-    front = t[t["pareto"]].sort_values("nonzeros")
-    ax.plot(front["nonzeros"], front["auc"], ":", lw=2.5, color=PARETO_COLOUR, label="Pareto front")
-    ax.plot([c.summary["nonzeros_original"]], [c.summary["auc_original"]], "o", ms=10, color=ORIGINAL_COLOUR, label="Original")
-    ax.plot([c.chosen_point["nonzeros"]], [c.chosen_point["auc"]], "*", ms=16, color=PRUNED_COLOUR, mec="black", label="Chosen")
-    ax.set_xlabel("non-zero parameters")
-    ax.set_ylabel("AUC")
-    ax.set_title("AUC vs non-zero parameters")
-    ax.legend(fontsize=6.5, loc="lower right")
-    return fig
-
-
-def _shift_chart(c: ReportContent, top: int = 15):
-    t = c.shift.table.head(top).iloc[::-1]
-    lvl = c.shift.level
-    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.28 * len(t) + 1)))
-    y = np.arange(len(t))
-    ax.barh(y + 0.2, t["importance_original"], 0.4, color=ORIGINAL_COLOUR, label="Original")
-    ax.barh(y - 0.2, t["importance_pruned"], 0.4, color=PRUNED_COLOUR, label="Pruned")
-    ax.set_yticks(y, [("* " if f else "") + str(n) for n, f in zip(t[lvl], t["flagged"])], fontsize=7)
-    ax.set_xlabel("mean |SHAP| (log-odds)")
-    ax.set_title(f"Mean |SHAP| per {lvl} (* = flagged)")
-    ax.legend(fontsize=8)
-    return fig
-
-
-def _scores_chart(c: ReportContent):
-    fig, ax = plt.subplots(figsize=(7, 2.8))
-    bins = np.linspace(0, 1, 41)
-    ax.hist(c.original_scores, bins=bins, color=ORIGINAL_COLOUR, alpha=0.6, label="Original")
-    ax.hist(c.pruned_scores, bins=bins, color=PRUNED_COLOUR, alpha=0.6, label="Pruned")
-    ax.axvline(c.comparison.cutoff.cutoff, color="black", ls="--", lw=1, label=f"cutoff {c.comparison.cutoff.cutoff:.4f}")
-    ax.set_xlabel("P(bad)")
-    ax.set_ylabel("applicants")
-    ax.set_title("P(bad) distribution of evaluated applicants")
-    ax.legend(fontsize=8)
-    return fig
+def _png(data: bytes, width: float = 16 * cm) -> Image:
+    w, h = png_size(data)
+    height = width * h / w
+    if height > 20 * cm:  # a tall chart (many features or segments) keeps its proportions within a page
+        width, height = width * 20 * cm / height, 20 * cm
+    return Image(io.BytesIO(data), width=width, height=height)
 
 
 # --------------------------------------------------------------------------- document
+
+
+def _blocks(c: ReportContent, blocks, st: dict) -> list:
+    out: list = []
+    for b in blocks:
+        if isinstance(b, P):
+            style = {"note": "small", "flag": "flag", "lead": "lead"}.get(b.style, "body")
+            out.append(_p(b.text, st[style]))
+        elif isinstance(b, H3):
+            out.append(_p(b.text, st["h2"]))
+        elif isinstance(b, Bullets):
+            out += [_p(f"• {t}", st["body"]) for t in b.items]
+        elif isinstance(b, DocTable):
+            limit = b.max_rows or 60
+            widths = None
+            if b.widths is not None and len(b.widths) == b.frame.shape[1]:
+                total = sum(b.widths)
+                widths = [_PAGE_WIDTH * w / total for w in b.widths]
+            out.append(_table(b.frame, st, widths, max_rows=limit))
+            if len(b.frame) > limit:
+                out.append(_p(replace(b, max_rows=limit).cut_note(), st["small"]))
+            out.append(Spacer(1, 0.2 * cm))
+        elif isinstance(b, Kpis):
+            kpi = pd.DataFrame(list(b.items), columns=["Indicator", "Value", "Detail"])
+            out += [_table(kpi, st, [4.5 * cm, 3.5 * cm, 8.5 * cm]), Spacer(1, 0.2 * cm)]
+        elif isinstance(b, Chart):
+            out += [CondPageBreak(6 * cm), _png(c.chart(b.name)), _p(b.takeaway, st["takeaway"])]
+        else:
+            raise TypeError(type(b).__name__)
+    return out
 
 
 def render_pdf(c: ReportContent) -> bytes:
     st = _styles()
     story: list = []
     story += [Spacer(1, 3 * cm), _p(c.title, st["title"]), Spacer(1, 0.6 * cm),
-              _p("Committee report: pruning a credit-risk model", st["h2"]), Spacer(1, 0.8 * cm)]
-    meta = pd.DataFrame([
-        ("Model", c.model_name), ("Dataset", c.data_name), ("Report date (UTC)", c.created_utc),
-        ("Model file SHA-256", c.model_sha256), ("Data file SHA-256", c.data_sha256 or "not given (data passed in memory)"),
-        ("Prepared data fingerprint", c.data_fingerprint),
-        ("Method", f"{c.method_label} at {fmt_pct(c.ratio)} — {c.state.upper()}"),
-    ], columns=["Item", "Value"])
-    story += [_table(meta, st, [4.5 * cm, 12 * cm]), Spacer(1, 0.8 * cm)]
+              _p("Validation pack: pruning a credit-risk model", st["h2"]), Spacer(1, 0.8 * cm)]
+    story += [_table(meta_frame(c), st, [4.5 * cm, 12 * cm]), Spacer(1, 0.8 * cm)]
     for label, text in headline(c):
         story.append(_p(f"{label}: {text}", st["body"]))
     story.append(PageBreak())
-
-    story += [_p("1. Executive summary", st["h1"])]
-    kpi = pd.DataFrame(summary_kpis(c), columns=["Indicator", "Value", "Detail"])
-    story += [_table(kpi, st, [4.5 * cm, 3 * cm, 8 * cm])]
-    for label, text in headline(c):
-        story.append(_p(f"{label}: {text}", st["body"]))
-
-    story += [_p("2. Method and settings", st["h1"]),
-              _p("Compacted: removed neurons or inputs are physically gone; the exported network is smaller and faster."
-                 if c.state == "compacted" else
-                 "Masked: removed weights are set to zero but stay stored; file size and compute are unchanged.", st["body"]),
-              _table(c.display_settings(), st, [4 * cm, 12.5 * cm]), Spacer(1, 0.3 * cm), _table(c.display_size(), st)]
-
-    story += [_p("3. Layer sparsity", st["h1"]), _png(_sparsity_chart(c)), _table(c.display_layers(), st)]
-
-    if c.sweep_table is not None:
-        front = c.sweep_table[c.sweep_table["pareto"]].sort_values("nonzeros")
-        story += [_p("4. Size vs risk trade-off", st["h1"]),
-                  _p("Every method at every ratio, pruned without fine-tuning, on the same rows and cutoff; the star marks "
-                     "the model in this report.", st["small"]), _png(_tradeoff_chart(c)),
-                  _p("Pareto front:", st["body"]),
-                  _table(pd.DataFrame({"Method": front["method_label"], "Ratio": [fmt_pct(v, 0) for v in front["ratio"]],
-                                       "Non-zeros": [fmt_int(v) for v in front["nonzeros"]],
-                                       "File bytes": [fmt_int(v) for v in front["file_bytes"]],
-                                       "AUC": [fmt_num(v) for v in front["auc"]], "KS": [fmt_num(v) for v in front["ks"]]}), st)]
-    n = 5 if c.sweep_table is not None else 4
-    story += [_p(f"{n}. Metrics: original vs pruned", st["h1"]), _table(c.display_metrics(), st, [5.5 * cm, 3.5 * cm, 3.5 * cm, 3.5 * cm])]
-    if c.comparison.ci:
-        story += [Spacer(1, 0.2 * cm), _p("Paired bootstrap intervals of the change:", st["body"]), _table(c.display_ci(), st)]
-    story.append(_p(f"Spearman rank correlation of the two models' scores: {fmt_num(c.comparison.spearman)}.", st["body"]))
-
-    story.append(_p(f"{n + 1}. SHAP importance shift", st["h1"]))
-    if c.shift is not None:
-        sh = c.shift
-        story += [_p(f"Spearman ρ of importances {fmt_num(sh.spearman)}, Kendall τ {fmt_num(sh.kendall)}; "
-                     + ", ".join(f"top-{k} overlap {fmt_pct(v, 0)}" for k, v in sorted(sh.top_overlap.items()))
-                     + f". Flagged: {', '.join(sh.flagged) if sh.flagged else 'none'}.", st["body"]),
-                  _png(_shift_chart(c)), _table(c.display_shift(top=15), st)]
-    else:
-        story.append(_p("No SHAP comparison was computed for this report.", st["body"]))
-
-    cut = c.comparison.cutoff
-    story += [_p(f"{n + 2}. Decision impact", st["h1"]),
-              _p(f"Cutoff {fmt_num(cut.cutoff)} (decline when P(bad) ≥ cutoff): {cut.how}. Both models are judged at this cutoff.", st["body"]),
-              _table(c.display_decisions(), st), Spacer(1, 0.2 * cm), _table(c.display_flips(), st), Spacer(1, 0.2 * cm),
-              _p(f"Score PSI {fmt_num(c.comparison.psi.value)} — {c.comparison.psi.band} (bins at the original scores' deciles).", st["body"]),
-              _png(_scores_chart(c)), _table(c.display_psi(), st)]
-    k = n + 3
-    if c.governance:
-        story.append(_p(f"{k}. Governance checks", st["h1"]))
-        for title, frame, note in c.governance:
-            story.append(_p(title, st["h2"]))
-            if note:
-                story.append(_p(note, st["small"]))
-            story.append(_table(display_frame(frame), st, max_rows=_GOV_ROWS))
-            if len(frame) > _GOV_ROWS:
-                story.append(_p(f"First {_GOV_ROWS} of {len(frame):,} rows shown; the HTML report has all rows.", st["small"]))
-        k += 1
-    story.append(_p(f"{k}. Limitations and intended use", st["h1"]))
-    for t in c.limitations:
-        story.append(_p(f"• {t}", st["body"]))
-    story.append(Spacer(1, 0.4 * cm))
-    story.append(_p(f"Generated by RiskPrune on {c.created_utc}. The run manifest (manifest.json) lists every setting, "
-                    "package version and file hash needed to reproduce these numbers.", st["small"]))
+    for i, s in enumerate(document(c), 1):
+        story.append(_p(f"{i}. {s.title}", st["h1"]))
+        story += _blocks(c, s.blocks, st)
 
     buf = io.BytesIO()
     font = _register_fonts()[0]
