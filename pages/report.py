@@ -25,7 +25,7 @@ from core.report import DECK_PPTX, MANIFEST, MODEL_ONNX, MODEL_PT, REPORT_DOCX, 
 from core.validation import DEFAULT_SEEDS, ChallengerSpec, MaterialityPolicy, PackOptions, check_grade_edges
 from core.workspace import OutOfTimeSample, report_view
 from ui.controls import current_setting, decision_rule, explain_settings
-from ui.state import bounded_put, source_table, workspace_or_stop
+from ui.state import bound_workspace, bounded_put, source_table, workspace_or_stop
 from ui.verdict import verdict_strip
 from ui.widgets import show_error, view_or_stop
 
@@ -73,7 +73,7 @@ policy = policy if isinstance(policy, Policy) else default_policy()
 stored = st.session_state.get("recommendation")
 recommendation = None  # only a search run on this very workspace and policy is the report's
 if isinstance(stored, tuple) and stored and isinstance(stored[-1], Recommendation) and stored[0] == ws.key \
-        and stored[-1].settings.get("policy_key") == policy.key:
+        and stored[-1].settings.get("policy_key") == policy.key:  # the search ran on this workspace (or its sample)
     recommendation = stored[-1]
 oot_src = st.session_state.get("oot_source")
 oot = None if oot_src is None else OutOfTimeSample(oot_src.name, oot_src.sha256, source_table(oot_src).frame)
@@ -120,13 +120,17 @@ seg_specs = None if segments is None else tuple(SegmentSpec(c, None, bands) for 
 options = ReportOptions(rule=rule, bootstrap_seed=policy.bootstrap_seed, bootstrap=policy.bootstrap_resamples,
                         sweep_seed=setting.prune.seed, explain=explain_settings(), governance=include_governance,
                         segment_columns=seg_specs, policy=policy, recommendation=recommendation, pack=pack, oot=oot)
-bundle_key = (ws.key, setting.key, options.key)
+full = bound_workspace()  # the pack is computed on every evaluation row, like the CLI's, even when the pages use a sample
+if full.is_sample or full.key != ws.key:
+    st.caption(f"The report is computed on {full.rows_label} (the pages above on {ws.rows_label}); on a large book its "
+               "sweep and explanations use a stratified sample and say so. Building it takes longer than a page.")
+bundle_key = (full.key, setting.key, options.key)
 bundles: OrderedDict = st.session_state.setdefault("report_bundles", OrderedDict())
 
 if st.button("Build the committee report", key="build_report", type="primary"):
     status = st.status("Building the report…", expanded=True)
     try:
-        bundle = build_report(ws, setting, options, model_file=msrc.name, data_file=dsrc.name, data_sha256=dsrc.sha256,
+        bundle = build_report(full, setting, options, model_file=msrc.name, data_file=dsrc.name, data_sha256=dsrc.sha256,
                               data_bytes=len(dsrc.data), model_name=msrc.name,
                               progress=lambda done, total, what: status.write(what))
     except RiskPruneError as err:

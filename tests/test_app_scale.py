@@ -56,3 +56,7 @@ def test_a_large_book_is_sampled_on_every_page_and_its_all_rows_figures_stand_be
     assert_clean(at)
     assert any(f"a stratified sample of 20,000 of the {N_ROWS:,} evaluation rows" in c.value for c in at.caption)
     assert _all_rows_table(at).loc["AUC", "original · all rows"] == before
+    # the committee report is built on every evaluation row, not on the pages' sample, and says so before it is built
+    go(at, "report")
+    assert_clean(at)
+    assert any(f"The report is computed on all {N_ROWS:,} rows" in c.value for c in at.caption)

@@ -133,6 +133,16 @@ def test_browser_upload_slide_and_screenshot_every_page(page, browser_inputs, ar
     html = report.read_text(encoding="utf-8")
     assert "browser_model.pt" in html and "browser_book.csv" in html
     assert re.search(r"id=['\"]summary['\"]", html) and "Summary verdict" in html and "Performance vs challenger" in html
+    # offline, the embedded plotly.js basic bundle draws every chart of the report without a script error
+    viewer = pg.context.new_page()
+    errors: list[str] = []
+    viewer.on("pageerror", lambda e: errors.append(str(e)))
+    viewer.route("**/*", lambda route: route.abort() if not route.request.url.startswith("file:") else route.continue_())
+    viewer.goto(report.resolve().as_uri())
+    viewer.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 10", timeout=60_000)
+    assert viewer.locator(".js-plotly-plot").count() == html.count("Plotly.newPlot")
+    assert not errors, errors
+    viewer.close()
 
     # the presenter's deck: downloads, opens with python-pptx, the expected slides, pictures that are charts
     from pptx import Presentation

@@ -117,3 +117,18 @@ def test_a_large_book_is_swept_on_its_sample_and_the_sweep_says_which_rows(large
     assert result.rows == sample.rows_label and "stratified sample" in result.rows
     assert result.original["auc"] == pytest.approx(compare(sample.y_eval, sample.original_scores,
                                                            sample.original_scores).original.auc, abs=1e-12)
+
+
+def test_a_data_driven_pruning_choice_is_the_same_on_the_sample_and_on_every_row(large_workspace):
+    """Input-variable pruning ranks inputs by their spread on reference rows: a bounded, seeded set the sample inherits."""
+    from core.workspace.binding import REFERENCE_ROWS
+
+    ws = large_workspace
+    sample = interactive_workspace(ws, SamplePlan(rows=12_000, seed=4))
+    assert len(ws.reference_rows) == pytest.approx(REFERENCE_ROWS, abs=2)
+    assert np.array_equal(sample.reference_rows, ws.reference_rows)
+    spec = PruneSpec.make("input_features", 0.4)
+    on_sample, on_all = prune_workspace(sample, spec).result, prune_workspace(ws, spec).result
+    assert on_sample.reference_key == on_all.reference_key and on_sample.dropped_inputs == on_all.dropped_inputs and on_all.dropped_inputs
+    X = ws.X_eval[:500]
+    assert np.array_equal(predict_pbad(on_sample.module, X, ws.output.kind), predict_pbad(on_all.module, X, ws.output.kind))

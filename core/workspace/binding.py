@@ -22,7 +22,7 @@ import pandas as pd
 
 from core.data.cleaning import PASS_THROUGH, MissingReport, MissingValues, probe_pass_through
 from core.data.columns import clean_name, resolve_column, resolve_columns
-from core.data.dataset import Dataset, prepare_dataset, stratified_split
+from core.data.dataset import Dataset, prepare_dataset, stratified_sample, stratified_split
 from core.data.guess import guess_eval_value
 from core.data.target import resolve_bad_value, target_labels
 from core.errors import DataError
@@ -101,6 +101,9 @@ class EvaluationRows:
                 "file_sha256": self.file_sha256, "file_name": self.file_name}
 
 
+REFERENCE_ROWS = 20_000  # rows a data-driven pruning criterion reads at most
+
+
 @dataclass(frozen=True)
 class Workspace:
     model: LoadedModel
@@ -117,6 +120,7 @@ class Workspace:
     eval_row_offset: int = 0  # separate evaluation file: its rows follow the main file's in ``data``
     view: str = ""  # "" for the rows as bound; else what narrowed them (part of the key)
     sampled_from: int = 0  # evaluation rows an interactive sample was drawn from (0: not a sample)
+    reference_idx: np.ndarray | None = None  # rows pruning decisions look at, fixed by the bound workspace for its samples
 
     @property
     def is_sample(self) -> bool:
@@ -162,6 +166,22 @@ class Workspace:
     @property
     def can_fine_tune(self) -> bool:
         return len(self.train_idx) > 0
+
+    @property
+    def reference_rows(self) -> np.ndarray:
+        """Dataset rows a data-driven pruning decision may look at (e.g. the spread of each input).
+
+        The training rows when they are held out, else the evaluation rows; at most
+        ``REFERENCE_ROWS`` of them, a seeded stratified sample, so that a million-row book costs
+        no more than a small one. An interactive sample keeps the rows of the workspace it was
+        drawn from: the model pruned on a page is the model the full-row report exports.
+        """
+        if self.reference_idx is not None:
+            return self.reference_idx
+        base = self.train_idx if self.can_fine_tune else self.eval_idx
+        if len(base) <= REFERENCE_ROWS:
+            return base
+        return base[stratified_sample(self.data.y[base], REFERENCE_ROWS, 0)]
 
     @property
     def key(self) -> str:

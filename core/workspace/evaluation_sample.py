@@ -70,8 +70,9 @@ def sample_rows_for(ws: Workspace, plan: SamplePlan = SamplePlan()) -> int:
 def interactive_workspace(ws: Workspace, plan: SamplePlan = SamplePlan()) -> Workspace:
     """``ws`` itself when its evaluation rows are few, else the same workspace judged on a stratified sample.
 
-    The sample's original scores are the bound ones (no rescoring), its training rows are the
-    workspace's, and ``Workspace.rows_label`` says on every page what the figures rest on.
+    The sample's original scores are the bound ones (no rescoring), its training rows and the rows
+    pruning decisions look at are the workspace's (so a page prunes the very model a full-row
+    report exports), and ``Workspace.rows_label`` says on every page what the figures rest on.
     """
     if ws.is_sample:
         return ws
@@ -83,4 +84,4 @@ def interactive_workspace(ws: Workspace, plan: SamplePlan = SamplePlan()) -> Wor
     note = (f"Interactive figures use a stratified sample of {len(pos):,} of the {n:,} evaluation rows (seed {plan.seed}); "
             "headline figures are also computed on every row.")
     sampled = ws.restricted(ws.eval_idx[pos], view=plan.key, note=note)
-    return replace(sampled, sampled_from=n)
+    return replace(sampled, sampled_from=n, reference_idx=ws.reference_rows)

@@ -89,8 +89,8 @@ class PrunedModel:
 
 
 def reference_inputs(ws: Workspace) -> np.ndarray:
-    """Rows that may inform a pruning decision: the training rows when held out, else the evaluation rows."""
-    return ws.X_train if ws.can_fine_tune else ws.X_eval
+    """Inputs that may inform a pruning decision (``Workspace.reference_rows``)."""
+    return ws.data.X[ws.reference_rows]
 
 
 def scored(ws: Workspace, result: PruneResult) -> PrunedModel:
