@@ -440,11 +440,12 @@ def _report(args, progress: _Progress) -> int:
 
 def _sweep(args, progress: _Progress) -> int:
     from core.errors import SpecError
+    from core.execution import make_executor
     from core.files import atomic_write_bytes
     from core.prune import method_keys
     from core.workspace import sweep_workspace
 
-    ws, _, _, _ = _workspace(args, progress)
+    ws, model_bytes, _, _ = _workspace(args, progress)
     methods = _csv_list(args.methods) or list(method_keys())
     unknown = [m for m in methods if m not in method_keys()]
     if unknown:
@@ -460,9 +461,10 @@ def _sweep(args, progress: _Progress) -> int:
             last[0] = now
             progress.say(f"sweep {done}/{n}: {what}")
 
-    progress.say(f"sweeping {total} prunings at cutoff {choice.cutoff:.4f} ({choice.how})")
-    result = sweep_workspace(ws, rule, args.seed, methods=tuple(methods), ratios=tuple(args.ratios), progress=tick,
-                             alignment=_alignment(args))
+    with make_executor(workers=args.workers, ray_address=args.ray) as executor:
+        progress.say(f"sweeping {total} prunings at cutoff {choice.cutoff:.4f} ({choice.how}) on {executor.describe()}")
+        result = sweep_workspace(ws, rule, args.seed, methods=tuple(methods), ratios=tuple(args.ratios), progress=tick,
+                                 alignment=_alignment(args), executor=executor, model_bytes=model_bytes)
     for m, why in result.skipped.items():
         progress.say(f"skipped {m}: {why}")
     table = result.table.assign(cutoff=result.cutoff)

@@ -183,6 +183,14 @@ def test_sweep_writes_csv(files, tmp_path):
     base = table[table["ratio"] == 0]
     assert np.allclose(base["auc"], base["auc"].iloc[0])  # ratio 0 of every method is the original
     assert "sweep" in res.stderr and "wrote" in res.stderr
+    # the same sweep on two local worker processes: the same table (file bytes are the canonical export's, so equal too)
+    pooled = tmp_path / "sweep_pool.csv"
+    res = _cli("sweep", "--model", str(files / "model.pt"), "--data", str(files / "loans.csv"), "--target", "status",
+               "--bad", "default", "--out", str(pooled), "--methods", "magnitude_layer,neuron_l1,input_features",
+               "--ratios", "0,0.5,0.9", "--cutoff", "0.4", "--workers", "2")
+    assert res.returncode == 0, res.stderr
+    assert "on process pool, 2 workers" in res.stderr, res.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(pooled), table)
 
 
 def test_help_documents_every_option():
