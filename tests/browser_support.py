@@ -61,3 +61,42 @@ def running_app(log_path: Path):
 
 def chromium_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
+
+
+# A promise that resolves when the rerun started by the next key press has drawn everything: the
+# script went "running" and back, and no element is left stale (greyed). Set up before the press,
+# so the time runs from the keydown a user makes to the last element the rerun replaced.
+_ARM_MOVE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__rpT0 = null;
+  document.addEventListener('keydown', () => { if (window.__rpT0 === null) window.__rpT0 = performance.now(); },
+                            {capture: true, once: true});
+  window.__rpDone = new Promise(resolve => {
+    let sawRun = false;
+    const check = () => {
+      const state = app.getAttribute('data-test-script-state');
+      if (state === 'running') sawRun = true;
+      if (sawRun && state !== 'running' && !document.querySelector('[data-stale="true"]')) {
+        observer.disconnect();
+        resolve(performance.now() - window.__rpT0);
+      }
+    };
+    const observer = new MutationObserver(check);
+    observer.observe(document.body, {attributes: true, subtree: true, childList: true});
+  });
+}"""
+
+
+def ratio_slider(pg):
+    """The sidebar's pruning-ratio slider (the first slider of the sidebar)."""
+    return pg.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
+
+
+def timed_slider_move(pg, key: str = "ArrowRight", timeout_ms: int = 180_000) -> float:
+    """Milliseconds from pressing ``key`` on the ratio slider until the page has redrawn with no stale element."""
+    slider = ratio_slider(pg)
+    slider.focus()
+    pg.evaluate(_ARM_MOVE)
+    slider.press(key)
+    return float(pg.evaluate(f"() => Promise.race([window.__rpDone, new Promise((_, no) => setTimeout("
+                             f"() => no(new Error('no redraw within {timeout_ms} ms')), {timeout_ms}))])"))
