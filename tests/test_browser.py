@@ -10,8 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_available, running_app
+from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_available, running_app, timed_slider_move
 from builders import TARGET, csv_bytes, model_bytes, model_columns, synthetic_book, trained_mlp
+
+# Generous bounds for a shared CI machine; benchmarks/bench_browser.py measures the real medians
+# against the goals (0.5 s on the sample, 1 s on 30,000 rows).
+MOVE_BOUND_MS = 3_000
+SPINNER_BOUND_MS = 1_000
 
 pytestmark = pytest.mark.browser
 
@@ -72,6 +77,12 @@ def kpi(pg, label: str) -> str:
     return box.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
 
 
+def selected(pg, label: str) -> str:
+    """The shown value of the selectbox labelled ``label``."""
+    box = pg.locator('[data-testid="stSelectbox"]').filter(has=pg.get_by_text(label, exact=False)).first
+    return box.locator('input[role="combobox"]').input_value().strip()
+
+
 def bar_labels(pg) -> list[str]:
     """Text labels of the first plotly chart's bars (the layer sparsity chart on the Prune page)."""
     chart = pg.locator(".js-plotly-plot").first
@@ -93,6 +104,8 @@ def test_browser_upload_slide_and_screenshot_every_page(page, browser_inputs, ar
     wait_idle(pg)
     pg.get_by_text("browser_model.pt").first.wait_for()
     pg.get_by_text("browser_book.csv").first.wait_for()
+    # the target is the 2nd of 8 columns, not the last: the guess finds it by its values and name
+    assert selected(pg, "Target column") == TARGET
     assert kpi(pg, "Model inputs") == str(len(model_columns()))
     assert kpi(pg, "Rows") == "1,200"
     assert not pg.locator('[data-testid="stException"]').count()
@@ -115,6 +128,10 @@ def test_browser_upload_slide_and_screenshot_every_page(page, browser_inputs, ar
     # every layer now ~80 % removed (a 16-weight output layer rounds to 13 of 16 = 81 %)
     assert after_bars != before_bars and all(abs(int(label.rstrip("%")) - 80) <= 7 for label in after_bars)
     assert not pg.locator('[data-testid="stException"]').count()
+    # one more step: the KPI shows the new value and nothing stays greyed as stale for long
+    elapsed = timed_slider_move(pg)
+    assert kpi(pg, "Sparsity") == "85%"
+    assert elapsed <= MOVE_BOUND_MS, f"the page took {elapsed:.0f} ms to redraw after a slider press"
 
     for i, title in enumerate(PAGES):
         open_page(pg, title)
@@ -162,3 +179,50 @@ def test_browser_upload_slide_and_screenshot_every_page(page, browser_inputs, ar
     assert sum(sh.shape_type == MSO_SHAPE_TYPE.PICTURE for s in prs.slides for sh in s.shapes) >= 5
     assert not pg.locator('[data-testid="stException"]').count()
     pg.screenshot(path=str(artifacts_dir / "page-9-report-built.png"), full_page=True)
+
+
+# Records, from the moment it is armed, the longest time any spinner or progress bar stayed on the page.
+_WATCH_SPINNERS = """() => {
+  window.__rpSpinMax = 0; let since = null;
+  const busy = () => document.querySelector('[data-testid="stSpinner"], [data-testid="stProgress"]') !== null;
+  const tick = () => {
+    const now = performance.now();
+    if (busy()) { if (since === null) since = now; window.__rpSpinMax = Math.max(window.__rpSpinMax, now - since); }
+    else since = null;
+  };
+  new MutationObserver(tick).observe(document.body, {attributes: true, subtree: true, childList: true});
+  setInterval(tick, 50);
+}"""
+
+
+@pytest.mark.slow
+def test_browser_large_file_is_sampled_and_the_slider_answers_without_a_long_spinner(page, tmp_path, artifacts_dir):
+    """150,000 applicants uploaded as Parquet, every row evaluating: the pages use the labelled sample and stay live."""
+    pg = page
+    book = synthetic_book(n_rows=150_000, seed=21)
+    model_path, data_path = tmp_path / "large_model.pt", tmp_path / "large_book.parquet"
+    model_path.write_bytes(model_bytes(trained_mlp(book.iloc[:3000], hidden=(32, 16), seed=4, epochs=30)))
+    book.to_parquet(data_path, index=False)
+
+    open_page(pg, "Data & model")
+    inputs = pg.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    inputs.nth(0).set_input_files(str(model_path))
+    wait_idle(pg)
+    inputs.nth(1).set_input_files(str(data_path))
+    wait_idle(pg)
+    pg.get_by_text("large_book.parquet").first.wait_for()
+    assert selected(pg, "Target column") == TARGET
+    pg.locator('[data-testid="stRadio"]').get_by_text("All rows", exact=True).click()
+    wait_idle(pg)
+    assert kpi(pg, "Rows") == "150,000"
+    assert not pg.locator('[data-testid="stException"]').count()
+
+    open_page(pg, "Prune")
+    pg.get_by_text(re.compile(r"stratified sample of [\d,]+ of the 150,000 evaluation rows")).first.wait_for()
+    pg.evaluate(_WATCH_SPINNERS)
+    times = [timed_slider_move(pg, "ArrowLeft") for _ in range(3)]
+    spinner_ms = pg.evaluate("() => window.__rpSpinMax")
+    pg.screenshot(path=str(artifacts_dir / "large-file-prune.png"), full_page=True)
+    assert not pg.locator('[data-testid="stException"]').count()
+    assert spinner_ms <= SPINNER_BOUND_MS, f"a spinner stayed {spinner_ms:.0f} ms (moves took {times})"
+    assert max(times) <= MOVE_BOUND_MS, f"slider moves took {times} ms on the 150,000-row file"
