@@ -20,14 +20,14 @@ on the ratio (the floor every page pays: debounce, rerun, redraw). Goals: sample
 
 Ends with ``RESULT sample_prune_ms=… sample_explain_ms=… rows30k_prune_ms=… rows30k_explain_ms=…``.
 
-Run:  .venv/bin/python benchmarks/bench_browser.py [--moves 7]
+Run from the repository folder (it shares the browser test's helpers in ``tests/``):
+      .venv/bin/python -m benchmarks.bench_browser [--moves 7]
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 from pathlib import Path
 
@@ -36,10 +36,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-
-from browser_support import CHROMIUM, CHROMIUM_ARGS, running_app, timed_slider_move  # noqa: E402
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, running_app, timed_slider_move
 
 N_ROWS, N_INPUTS, TARGET = 30_000, 23, "default_flag"
 
