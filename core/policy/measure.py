@@ -352,7 +352,9 @@ def measure(ws: Workspace, pruned: PrunedModel, base: Baseline) -> Measurements:
     policy = base.policy
     notes: dict[str, str] = {}
     need_ci = policy.needs_metric("delta_auc_low")
-    comp = compare_workspace(ws, pruned, DecisionRule(cutoff=base.cutoff.cutoff), bootstrap=policy.bootstrap_resamples if need_ci else 0,
+    # the baseline's own rule (it resolves to base.cutoff on these rows): with the default policy the
+    # comparison is the very one the Prune page draws, so a slider move computes it (and its bootstrap) once
+    comp = compare_workspace(ws, pruned, base.decision, bootstrap=policy.bootstrap_resamples if need_ci else 0,
                              seed=policy.bootstrap_seed)
     o, p = comp.original, comp.pruned
     ece_p = expected_calibration_error(ws.y_eval, pruned.scores, bins=policy.ece_bins)
