@@ -16,6 +16,7 @@ from core.data.dataset import Dataset, prepare_dataset, stratified_split
 from core.errors import DataError
 from core.model.loading import LoadedModel
 from core.model.outputs import OutputSpec, predict_pbad, resolve_output
+from core.model.twins import bind_rows
 
 EVAL_ALL = "all"
 EVAL_HOLDOUT = "holdout"
@@ -116,6 +117,9 @@ def bind(
     else:
         eval_idx, train_idx = np.arange(data.n_rows), np.arange(0)
         note = f"Evaluated on all {data.n_rows} rows; choose a held-out split to enable fine-tuning."
+    # The input width is what the model runs on: probed on these rows (time-limited, in a child
+    # process), never read off a layer; the eager twin is verified on the same real rows.
+    model = bind_rows(model, data.X)
     output = resolve_output(model, data.X, output_override)
     scores = predict_pbad(model.module, data.X[eval_idx], output.kind)
     return Workspace(model, data, output, eval_idx, train_idx, eval_mode, split_seed, note, scores)
