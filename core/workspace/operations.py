@@ -12,7 +12,6 @@ import numpy as np
 from core.explain.attributions import Attributions, explain_sample
 from core.explain.sample import ExplainSample, draw_sample
 from core.metrics.comparison import Comparison, compare
-from core.model.outputs import predict_pbad
 from core.prune.pruner import prune
 from core.prune.result import COMPACTED, PruneResult
 from core.prune.spec import PruneSpec
@@ -51,12 +50,15 @@ def reference_inputs(ws: Workspace) -> np.ndarray:
 
 
 def prune_workspace(ws: Workspace, spec: PruneSpec) -> PrunedModel:
-    result = prune(ws.model, spec, X_reference=reference_inputs(ws), groups=ws.data.groups, input_names=ws.data.input_names)
+    result = prune(ws.model, spec, X_reference=reference_inputs(ws), groups=ws.data.groups, input_names=ws.data.input_names,
+                   reference_label="training rows" if ws.can_fine_tune else "evaluation rows")
     return scored(ws, result)
 
 
 def scored(ws: Workspace, result: PruneResult) -> PrunedModel:
-    return PrunedModel(result, predict_pbad(result.module, ws.X_eval, ws.output.kind))
+    """The pruned model's P(bad) on the evaluation rows, scored as shipped: a model that no longer
+    reads some variables is fed only the columns it keeps (``PruneResult.score``)."""
+    return PrunedModel(result, result.score(ws.X_eval, ws.output.kind))
 
 
 def compare_workspace(ws: Workspace, pruned: PrunedModel, cutoff: float | None = None, approval_rate: float | None = None,
@@ -71,4 +73,5 @@ def sample_for(ws: Workspace, n_rows: int = 500, n_background: int = 100, seed: 
 
 def attributions_for(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSample) -> Attributions:
     module = ws.model if pruned is None else pruned.result.module
-    return explain_sample(module, ws.X_eval, ws.output.kind, sample, feature_names=ws.data.input_names)
+    return explain_sample(module, ws.X_eval, ws.output.kind, sample, feature_names=ws.data.input_names,
+                          groups=ws.data.groups)
