@@ -5,6 +5,7 @@ from core.explain.attributions import (
     EXPLAINERS,
     FAST_PATH,
     SHAP_DEEP,
+    SAMPLED,
     SHAP_PERMUTATION,
     Attributions,
     explain,
@@ -17,10 +18,11 @@ from core.explain.sample import (
     ExplainSample,
     draw_sample,
 )
+from core.explain.sampling import SampledShapley, exact_shapley, sampled_shapley
 from core.explain.shift import ImportanceShift, importance_shift
 
 __all__ = [
     "ApplicantComparison", "compare_applicant", "EXPLAINER_LABELS", "EXPLAINERS", "FAST_PATH", "SHAP_DEEP",
-    "SHAP_PERMUTATION", "Attributions", "explain", "explain_sample", "UnsupportedNetwork", "build_chain", "deepshap",
+    "SAMPLED", "SampledShapley", "exact_shapley", "sampled_shapley", "SHAP_PERMUTATION", "Attributions", "explain", "explain_sample", "UnsupportedNetwork", "build_chain", "deepshap",
     "DEFAULT_BACKGROUND", "DEFAULT_ROWS", "ExplainSample", "draw_sample", "ImportanceShift", "importance_shift",
 ]
