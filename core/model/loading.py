@@ -205,8 +205,9 @@ def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_B
     layers = describe_layers(scripted)
     if not any(l.kind in _WEIGHT_KINDS for l in layers):
         raise ModelError(
-            "The model has no Linear, Embedding or attention layer, so there is nothing RiskPrune can prune.",
-            "RiskPrune prunes tabular networks built from nn.Linear, nn.Embedding and nn.MultiheadAttention layers.",
+            "The model has no Linear layer, no Embedding and no attention layer, so there is nothing RiskPrune can prune.",
+            "RiskPrune prunes tabular networks (MLPs, embedding models, transformers) built from nn.Linear, "
+            "nn.Embedding and nn.MultiheadAttention layers.",
         )
     n_inputs = len(schema.input_names) if schema is not None else None
     eager, note, hint = None, "no eager twin yet: the model is checked on the data's rows when it is bound", None

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import io
 import multiprocessing as mp
-import os
 import re
 import threading
 import time
@@ -100,12 +99,14 @@ def _model_bytes(scripted: torch.jit.ScriptModule) -> bytes:
     return buf.getvalue()
 
 
-def probe(scripted: torch.jit.ScriptModule, X: np.ndarray, *, timeout: float = PROBE_TIMEOUT_S,
+def probe(scripted: torch.jit.ScriptModule, X: np.ndarray, *, timeout: float | None = None,
           n_rows: int = PROBE_ROWS, key: str | None = None) -> ProbeResult:
     """Run ``scripted`` once on up to ``n_rows`` rows of ``X``; ModelError in one plain sentence if it fails.
 
-    ``key`` (e.g. the model's content hash) enables the cache; the rows are part of the key.
+    ``timeout`` defaults to ``PROBE_TIMEOUT_S`` (read at call time); ``key`` (e.g. the model's
+    content hash) enables the cache; the rows are part of the key.
     """
+    timeout = PROBE_TIMEOUT_S if timeout is None else float(timeout)
     rows = np.ascontiguousarray(np.asarray(X, dtype=np.float32)[:n_rows])
     if rows.ndim != 2 or len(rows) == 0:
         raise ModelError("There are no rows to try the model on.", "Load a dataset with at least one applicant.")
@@ -181,7 +182,7 @@ def last_error_line(text: str) -> str:
 _PATTERNS: tuple[tuple[str, str], ...] = (
     (r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)",
      "the model multiplies its data by a layer that expects {2} values per applicant but got {1}"),
-    (r"index (-?\d+) is out of bounds for dimension 1 with size (\d+)",
+    (r"index (-?\d+) is out of bounds for dimension \d+ with size (\d+)",
      "the model reads column {0} of its input but only {1} columns were given"),
     (r"index out of range in self",
      "an embedding lookup received a code outside its table: a categorical column holds a code the model "

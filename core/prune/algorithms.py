@@ -35,7 +35,7 @@ from core.errors import SpecError
 from core.model.graph import kind_of
 from core.model.layers import FillInputs, SelectInputs
 from core.model.loading import LoadedModel
-from core.model.twins import TWIN_CHAIN, TWIN_GRAPH, max_difference
+from core.model.twins import TWIN_CHAIN, TWIN_EAGER, TWIN_GRAPH, max_difference
 from core.prune.depgraph import EMBEDDING_DIMS, NEURONS, GroupInfo, analyse, build_graph, group_importance, group_of, slices
 from core.prune.function import (
     apply_masks,
@@ -332,7 +332,7 @@ def structured(unit: str, p: int):
                    else "torch-pruning removed no parameters")
             return _fallback_masked(model, masked, masks, layers, f"{n_removed} {what} masked, not removed ({why})", notes)
         module, masked_out = compact, masked
-        if model.twin_kind == TWIN_GRAPH:
+        if model.twin_kind in (TWIN_GRAPH, TWIN_EAGER):  # ship the model's own TorchScript with the smaller tensors
             module = with_tensors(model.scripted, compact.state_dict())
             masked_out = with_tensors(model.scripted, masked.state_dict())
             ship_diff = max_difference(module, compact, rows) if plan else 0.0
@@ -361,7 +361,7 @@ def _block_of(layer_name: str, layers: list[PrunableLayer]) -> str:
 
 def _fallback_masked(model: LoadedModel, masked: nn.Module, masks: dict, layers, note: str, notes: dict) -> Cut:
     """The structured-masked twin is the result (shapes kept) when compaction cannot be trusted."""
-    if model.twin_kind == TWIN_GRAPH and not isinstance(masked, torch.jit.ScriptModule):
+    if model.twin_kind in (TWIN_GRAPH, TWIN_EAGER) and not isinstance(masked, torch.jit.ScriptModule):
         masked = with_tensors(model.scripted, masked.state_dict())
     names = {l.name: (f"{l.leaf_index}.weight" if model.is_chain else l.param) for l in layers}
     return Cut(masked, masked, masks, MASKED, note, stats_names=names, module_names=names, block_notes=notes)

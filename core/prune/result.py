@@ -25,7 +25,6 @@ from core.prune.size import ModelSize
 from core.prune.structure import PrunableLayer
 
 if TYPE_CHECKING:
-    from core.prune.inputs import InputFill
     from core.prune.spec import PruneSpec
 
 

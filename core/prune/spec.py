@@ -63,8 +63,11 @@ class PruneSpec:
         return dict(self.overrides).get(layer, self.ratio)
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "method_label": self.label, "ratio": self.ratio,
-                "overrides": dict(self.overrides), "seed": self.seed, "weight_kinds": list(self.weight_kinds)}
+        out = {"method": self.method, "method_label": self.label, "ratio": self.ratio,
+               "overrides": dict(self.overrides), "seed": self.seed}
+        if self.kinds:  # recorded only when a weight method was limited to some kinds of weight matrix
+            out["weight_kinds"] = list(self.kinds)
+        return out
 
 
 def _check_ratio(value: float, what: str) -> None:

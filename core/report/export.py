@@ -150,6 +150,10 @@ def _probe_rows(n_inputs: int, X_check: np.ndarray | None, random_rows: bool = T
     return np.concatenate(parts)
 
 
+def _holds_script(module: nn.Module) -> bool:
+    return any(isinstance(m, torch.jit.ScriptModule) for m in module.modules())
+
+
 def _takes_any_reals(module: nn.Module, n_inputs: int) -> bool:
     """Whether random real rows are valid inputs (not for models that look codes up in tables)."""
     return not any(kind_of(m) == "Embedding" for m in module.modules())
@@ -202,6 +206,10 @@ def onnx_bytes(result: PruneResult, n_inputs: int, X_check: np.ndarray | None = 
     width = len(result.input_keep) if result.input_keep is not None else int(n_inputs)
     check = result.inputs_for(X_check) if X_check is not None and len(X_check) else None
     candidates: list[tuple[str, nn.Module, bool]] = [("module", module, False)]
+    if not isinstance(module, torch.jit.ScriptModule) and _holds_script(module):
+        # an eager wrapper around a scripted model cannot be traced; its scripted form can be exported
+        with contextlib.suppress(Exception):  # if it cannot be scripted, the eager forms below are tried
+            candidates.append(("scripted module", torch.jit.script(module), False))
     for label, eager in _eager_forms_of(module, width, check):
         if "graph twin" not in label:  # tracing a re-executed graph freezes the batch size; torch.export does not
             candidates.append((label, eager, False))
