@@ -114,8 +114,15 @@ def run_report(ws: Workspace, spec: PruneSpec, options: ReportOptions = ReportOp
         a_pruned = attributions_for(ws, pruned, sample)
         shift = importance_shift(a_orig, a_pruned, ws.data.groups)
         explain_settings = {"rows": int(len(sample.rows)), "background": int(len(sample.background)), "seed": options.explain_seed,
-                            "explainer": a_pruned.label, "explainer_original": a_orig.label}
+                            "explainer": _with_bound(a_pruned), "explainer_original": _with_bound(a_orig)}
     return ReportRun(pruned, comparison, result_sweep, shift, explain_settings, sweep_settings)
+
+
+def _with_bound(att) -> str:
+    """The explainer's label, with its error bound when its values are sampled estimates."""
+    if getattr(att, "error_bound", None) is None:
+        return att.label
+    return f"{att.label} (error bound ±{att.error_bound:.2g} on the log-odds, 95 %, largest over applicants and variables)"
 
 
 def content_for(ws: Workspace, run: ReportRun, governance: Any = None, *, model_name: str | None = None,

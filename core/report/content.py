@@ -125,6 +125,7 @@ class ReportContent:
     seeds: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     limitations: tuple[str, ...] = ()
+    dropped_fills: tuple[str, ...] = ()  # "variable = value (where the value comes from)" per removed variable
 
     @property
     def title(self) -> str:
@@ -163,7 +164,11 @@ class ReportContent:
 
     def display_layers(self) -> pd.DataFrame:
         f = self.layers
+        extra = {}
+        if "block" in f:  # every weight matrix of any architecture, with what happened to it
+            extra = {"Block": f["block"].astype(str), "Kind": f["kind"].astype(str), "State": f["state"].astype(str)}
         return pd.DataFrame({
+            **extra,
             "Layer": f["layer"].astype(str), "Weights": [fmt_int(v) for v in f["total_weights"]],
             "Non-zero": [fmt_int(v) for v in f["nonzero_weights"]], "Sparsity": [fmt_pct(v) for v in f["sparsity"]],
             "Neurons kept": [f"{int(a)}/{int(b)}" for a, b in zip(f["neurons_kept"], f["neurons_total"])],
@@ -248,6 +253,8 @@ class ReportContent:
             rows.append(("Sweep", f"{len(s.get('methods', []))} methods × {len(s.get('ratios', []))} ratios, seed {s.get('seed')}"))
         if self.dropped_variables:
             rows.append(("Variables removed", ", ".join(self.dropped_variables)))
+        if self.dropped_fills:
+            rows.append(("Values fed in their place", "; ".join(self.dropped_fills)))
         return rows
 
 
@@ -390,6 +397,8 @@ def build_report_content(
         method=r.spec.method, method_label=r.spec.label, ratio=r.spec.ratio, overrides=dict(r.spec.overrides),
         prune_seed=r.spec.seed, state=r.state, state_note=r.state_note, fine_tuned=r.fine_tuned,
         dropped_variables=tuple(r.dropped_variables), size=r.size_frame(), layers=r.layer_frame(),
+        dropped_fills=tuple(f"{f.variable} = {f.raw if isinstance(f.raw, str) else f'{f.raw:.6g}'} ({f.how})"
+                            for f in getattr(r, "input_fills", ())),
         comparison=comparison, original_scores=np.asarray(ws.original_scores), pruned_scores=np.asarray(pruned.scores),
         sweep_table=None if sweep is None else sweep.table.copy(), sweep_settings=sweep_settings, chosen_point=chosen,
         shift=shift, explain_settings=explain_settings, governance=tuple(governance_tables(governance)),

@@ -65,7 +65,7 @@ def sparsity_figure(c: ReportContent) -> go.Figure:
         go.Bar(name="Non-zero after pruning", x=f["layer"].astype(str), y=f["nonzero_weights"], marker_color=PRUNED_COLOUR,
                text=[f"{s:.0%} sparse" for s in f["sparsity"]], textposition="outside"),
     ])
-    fig.update_layout(barmode="group", title="Weights per Linear layer", xaxis_title="layer", yaxis_title="weights")
+    fig.update_layout(barmode="group", title="Weights per layer", xaxis_title="layer", yaxis_title="weights")
     return fig
 
 

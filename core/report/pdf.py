@@ -143,7 +143,7 @@ def _sparsity_chart(c: ReportContent):
     ax.set_xlabel("layer")
     ax.set_ylabel("weights")
     ax.legend(fontsize=8)
-    ax.set_title("Weights per Linear layer")
+    ax.set_title("Weights per layer")
     return fig
 
 
