@@ -251,6 +251,7 @@ def explain(
     max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
     groups: Sequence[str] | None = None,
     budget_macs: float = DEFAULT_BUDGET_MACS,
+    cache: bool = True,
 ) -> Attributions:
     """Attributions of log(P(bad)/P(good)) for rows ``X`` against ``background``; never mutates the model.
 
@@ -261,10 +262,10 @@ def explain(
     to the sampling explainers; ``groups`` (the variable of each input) makes the sampler switch
     a variable's inputs together — results are per variable when a variable has several inputs;
     ``budget_macs`` caps what the sampler may spend (in counted multiply-adds);
-    ``progress(done, total, what)`` is called as rows complete.
+    ``progress(done, total, what)`` is called as rows complete; ``cache`` False recomputes (timing).
     """
     module = model.module if isinstance(model, LoadedModel) else model
-    key = _cache_key(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,
+    key = None if not cache else _cache_key(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,
                      max_evals, groups, budget_macs)
     if key is not None:
         with _CACHE_LOCK:
@@ -360,16 +361,20 @@ def _sampled(module, X, background, kind, names, groups, seed, max_evals, budget
     variables, codes = variable_codes(groups if groups is not None else names, m)
     per_variable = len(variables) < m
     macs = counted_multiply_adds(module, X[:1]) if len(X) else None
-    per_row = walks_for(len(X), len(background), len(variables), macs, budget_macs)
+    per_row, orders = walks_for(len(X), len(background), len(variables), macs, budget_macs)
     if max_evals:  # a caller asking for at least this many model rows per applicant
-        per_row = max(per_row, min(len(background), -(-int(max_evals) // max(2 * (len(variables) - 1), 1))))
+        wanted = -(-int(max_evals) // max(len(variables) - 1, 1))
+        if wanted >= 2 * len(background):
+            per_row, orders = len(background), 2
+        elif wanted > per_row * orders:
+            per_row, orders = min(len(background), wanted), 1
 
     def logit(Z: np.ndarray) -> np.ndarray:
         return predict_logit(module, np.asarray(Z, dtype=np.float32), kind)
 
     try:
         est = sampled_shapley(logit, X, background, groups if groups is not None else names, seed=seed,
-                              background_per_row=per_row, progress=progress)
+                              background_per_row=per_row, orders=orders, progress=progress)
     except Exception as exc:
         raise ExplainError(
             f"The model could not be explained ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}).",
@@ -378,7 +383,9 @@ def _sampled(module, X, background, kind, names, groups, seed, max_evals, budget
     bound = est.max_half_width
     reasons.append(
         f"{est.walks_per_row} walks per applicant ({est.background_per_row} of {len(background)} background rows × "
-        f"{est.walks_per_row // max(est.background_per_row, 1)} random orders), {est.model_rows:,} model rows, seed {seed}; "
+        f"{est.walks_per_row // max(est.background_per_row, 1)} "
+        f"{'antithetic orders' if est.walks_per_row > est.background_per_row else 'random order'}), "
+        f"{est.model_rows:,} model rows, seed {seed}; "
         f"error bound ±{bound:.2g} on the log-odds (95 %, largest over applicants and variables; mean ±{est.mean_half_width:.2g})"
         + ("; base value from all background rows, values made additive by the variance-weighted correction"
            if est.corrected else "")

