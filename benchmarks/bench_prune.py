@@ -30,6 +30,7 @@ Run:  .venv/bin/python benchmarks/bench_prune.py
 """
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -162,7 +163,8 @@ def architecture_case(name: str) -> dict:
 
 
 def main() -> None:
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads available; latency timed on 1 thread\n")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads available; latency timed on 1 thread; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other processes inflate every wall time)\n")
     s = sample_case()
     r = s["neuron_l1_0.5"]
     print(f"Sample model ({s['parameters']:,} parameters, {s['eval_rows']} held-out rows)")

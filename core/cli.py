@@ -170,7 +170,8 @@ def _workspace(args, progress: _Progress):
         if missing:
             raise DataError(f"--features names column(s) the data does not have: {', '.join(missing)}.",
                             "Use column names exactly as in the file's header.")
-        progress.say(f"model has no schema: mapping {len(features)} column(s) to its {model.n_inputs} inputs")
+        width = f"its {model.n_inputs} inputs" if model.n_inputs else "its inputs (the width is checked by running it on the data)"
+        progress.say(f"model has no schema: mapping {len(features)} column(s) to {width}")
     data_sha = sha256_hex(data_bytes)
     ws = bind(model, frame, target, str(bad), feature_columns=features, eval_mode=args.eval_mode,
               data_sha256=data_sha, split_seed=args.split_seed)

@@ -534,3 +534,44 @@ def test_readme_python_api_example_runs_end_to_end(tmp_path, monkeypatch):
     reloaded = load_model((tmp_path / "pruned.pt").read_bytes(), "pruned.pt")
     assert reloaded.schema is not None and len(reloaded.schema.raw_columns) == 14
     assert len(reloaded.schema.extra["dropped_variables"]) == 6
+
+
+def test_fine_tuning_keeps_masked_heads_and_trains_a_compacted_graph_model(workspaces):
+    from core.prune import FineTuneSpec, fine_tune
+
+    ws = workspaces["ft_transformer"]
+    heads = prune_workspace(ws, PruneSpec.make("attention_heads", 0.5)).result
+    tuned = fine_tune(heads, ws.X_train[:200], ws.y_train[:200], ws.output.kind, FineTuneSpec(epochs=1, seed=1))
+    before = dict(heads.module.named_parameters())["enc.0.self_attn.in_proj_weight"].detach()
+    after = dict(tuned.module.named_parameters())["enc.0.self_attn.in_proj_weight"].detach()
+    assert torch.equal(after == 0, before == 0) and not torch.equal(after, before)  # trained, masks held
+    ws2 = workspaces["embedding_mlp"]
+    compact = prune_workspace(ws2, PruneSpec.make("neuron_l1", 0.5)).result
+    tuned2 = fine_tune(compact, ws2.X_train, ws2.y_train, ws2.output.kind, FineTuneSpec(epochs=2, seed=1))
+    assert tuned2.size.parameters == compact.size.parameters and tuned2.masked_module is None
+    reloaded = load_model(torchscript_bytes(tuned2), "tuned.pt")
+    np.testing.assert_array_equal(_raw(reloaded.scripted, ws2.X_eval), _raw(tuned2.module, ws2.X_eval))
+
+
+@pytest.mark.slow  # a subprocess that imports torch and renders the PDF (~20 s)
+def test_cli_report_on_an_embedding_model(workspaces, uploads, book, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    (tmp_path / "model.pt").write_bytes(uploads["embedding_mlp"])
+    book.to_csv(tmp_path / "book.csv", index=False)
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "core", "report", "--model", str(tmp_path / "model.pt"), "--data",
+                          str(tmp_path / "book.csv"), "--target", TARGET, "--bad", "1", "--method", "input_features",
+                          "--ratio", "0.3", "--out", str(out), "--no-sweep", "--explain-rows", "40",
+                          "--explain-background", "20", "--bootstrap", "20", "--eval-mode", "holdout"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["results"]["auc_pruned"] > 0.5
+    html = (out / "report.html").read_text()
+    assert "Values fed in their place" in html and "most frequent" in html
+    reloaded = load_model((out / "pruned_model.pt").read_bytes(), "pruned_model.pt")
+    assert reloaded.n_inputs == 14 and len(reloaded.schema.extra["dropped_variables"]) == 6

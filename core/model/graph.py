@@ -10,13 +10,13 @@ every user's ``forward`` to look like the template; reading the scripted graph d
 their ``torch.nn`` originals with the same state (so DepGraph hooks them and knows how to cut
 them), every other module is interpreted from its own TorchScript graph — constants, attribute
 reads, ``aten`` operators (called through ``torch.ops`` with the graph's exact overload),
-lists, tuples, ``if`` and loops, calls into submodules and into ``torch.nn.functional``. The
+lists, tuples, ``if`` branches, calls into submodules and into ``torch.nn.functional``. The
 twin is trusted only after it reproduces the scripted outputs on real rows (``core.model.twins``).
 
 What it refuses (``NotInterpretable``, so the model stays masked-only): writes to module state,
-calls to user-defined free functions (only ``torch.nn.functional`` / ``torch.functional`` are
-resolved, by attribute lookup — nothing is ever imported by a name found in an upload), objects,
-``with`` blocks, forks and custom classes.
+loops over values, calls to user-defined free functions (only ``torch.nn.functional`` /
+``torch.functional`` are resolved, by attribute lookup — nothing is ever imported by a name found
+in an upload), objects, ``with`` blocks, forks and custom classes.
 """
 from __future__ import annotations
 
@@ -282,6 +282,10 @@ def _compile_block(block, functions: dict[int, Callable]) -> _Block:
         outs = tuple(v.unique() for v in node.outputs())
         blocks = tuple(_compile_block(b, functions) for b in node.blocks())
         data: Any = None
+        if kind == "prim::Loop":
+            # a loop over values (ModuleList iterations are unrolled by TorchScript and never get here)
+            # would run node by node in Python, far slower than the probe that let the model in
+            raise NotInterpretable("its forward pass loops over values, which the twin does not re-execute")
         if kind == "prim::Constant":
             out = node.output()
             if _type_name(out.type()).startswith("__torch__.") or "Function" in _type_name(out.type()):
@@ -317,7 +321,7 @@ def _num_to_tensor(v):
 
 _PRIM = {
     "prim::ListConstruct", "prim::TupleConstruct", "prim::DictConstruct", "prim::ListUnpack", "prim::TupleUnpack",
-    "prim::TupleIndex", "prim::If", "prim::Loop", "prim::unchecked_cast", "prim::NumToTensor", "prim::Uninitialized",
+    "prim::TupleIndex", "prim::If", "prim::unchecked_cast", "prim::NumToTensor", "prim::Uninitialized",
     "prim::RaiseException", "prim::Print", "prim::dtype", "prim::device", "prim::layout", "prim::is_cuda",
     "prim::requires_grad", "prim::min", "prim::max", "prim::CallFunction", "prim::data", "prim::TupleSlice",
     "prim::type",
@@ -452,9 +456,6 @@ def _run(block: _Block, env: dict[int, Any], functions: dict[int, Callable]) -> 
             for o, v in zip(ins.outs, out):
                 env[o] = v
             continue
-        if k == "prim::Loop":
-            _loop(ins, env, functions)
-            continue
         args = [env[i] for i in ins.ins] if k != "prim::CallFunction" else [env[i] for i in ins.ins[1:]]
         if k.startswith("aten::"):
             fn, spec = ins.data
@@ -521,21 +522,6 @@ def _run(block: _Block, env: dict[int, Any], functions: dict[int, Callable]) -> 
         else:
             raise NotInterpretable(f"the graph uses '{k}'")
     return tuple(env[r] for r in block.returns)
-
-
-def _loop(ins: _Instr, env: dict[int, Any], functions: dict[int, Callable]) -> None:
-    """TorchScript's ``prim::Loop``: (max trips, start condition, carried…) → carried values."""
-    max_trips, cond, *carried = (env[i] for i in ins.ins)
-    body = ins.blocks[0]
-    i = 0
-    while cond and i < max_trips:
-        env[body.params[0]] = i
-        for p, v in zip(body.params[1:], carried):
-            env[p] = v
-        cond, *carried = _run(body, env, functions)
-        i += 1
-    for o, v in zip(ins.outs, carried):
-        env[o] = v
 
 
 def interpret(scripted: nn.Module) -> GraphTwin:

@@ -3,6 +3,7 @@
 Laid out like Torch-Pruning's package: ``importance`` (what matters), ``function`` (how one
 layer is cut), ``algorithms`` and ``methods`` (when and how much, by method), ``size`` (measuring).
 """
+from core.prune.blocks import block_summary, prunable_units
 from core.prune.finetune import FineTuneSpec, fine_tune
 from core.prune.importance import input_importance
 from core.prune.inputs import InputFill, ablation_importance, reference_fills
@@ -55,7 +56,7 @@ from core.prune.sweep import (
 )
 
 __all__ = [
-    "InputFill", "ablation_importance", "reference_fills", "ATTENTION_HEADS", "EMBEDDING_DIMENSIONS", "EMBEDDING_DIMS",
+    "block_summary", "prunable_units", "InputFill", "ablation_importance", "reference_fills", "ATTENTION_HEADS", "EMBEDDING_DIMENSIONS", "EMBEDDING_DIMS",
     "HEADS", "UNCHANGED", "BlockState", "ATTENTION", "EMBEDDING", "LINEAR", "WEIGHT_KIND_LABELS", "WEIGHT_KINDS",
     "layer_frame",
     "FineTuneSpec", "fine_tune", "INPUT_FEATURES", "INPUT_VARIABLES", "MAGNITUDE_GLOBAL", "MAGNITUDE_LAYER", "NEURON_L1",

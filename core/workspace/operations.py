@@ -12,6 +12,7 @@ import numpy as np
 from core.explain.attributions import Attributions, explain_sample
 from core.explain.sample import ExplainSample, draw_sample
 from core.metrics.comparison import Comparison, compare
+from core.progress import Progress
 from core.prune.pruner import prune
 from core.prune.result import COMPACTED, PruneResult
 from core.prune.spec import PruneSpec
@@ -71,7 +72,9 @@ def sample_for(ws: Workspace, n_rows: int = 500, n_background: int = 100, seed: 
     return draw_sample(len(ws.eval_idx), n_rows, n_background, seed)
 
 
-def attributions_for(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSample) -> Attributions:
+def attributions_for(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSample,
+                     progress: Progress | None = None) -> Attributions:
+    """SHAP values of the original (None) or a pruned model on the sample; ``progress`` drives a progress bar."""
     module = ws.model if pruned is None else pruned.result.module
     return explain_sample(module, ws.X_eval, ws.output.kind, sample, feature_names=ws.data.input_names,
-                          groups=ws.data.groups)
+                          groups=ws.data.groups, progress=progress)
