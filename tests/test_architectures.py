@@ -575,3 +575,24 @@ def test_cli_report_on_an_embedding_model(workspaces, uploads, book, tmp_path):
     assert "Values fed in their place" in html and "most frequent" in html
     reloaded = load_model((out / "pruned_model.pt").read_bytes(), "pruned_model.pt")
     assert reloaded.n_inputs == 14 and len(reloaded.schema.extra["dropped_variables"]) == 6
+
+
+@pytest.mark.parametrize("name", ["embedding_mlp", "ft_transformer"])
+def test_traced_uploads_get_a_graph_twin_and_compact(book, name):
+    """torch.jit.trace keeps only what the graph reads (no eps, no head count): layers that cannot be
+    rebuilt from attributes are re-executed from their own graph, and the twin is still verified."""
+    import warnings
+
+    module = train(name, book.iloc[:800], epochs=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(module, torch.from_numpy(inputs(book)[:16]), check_trace=False)
+    ws = bind(load_model(model_to_bytes(traced), "traced.pt"), book, TARGET, "1", feature_columns=COLUMNS)
+    assert ws.model.twin_kind == TWIN_GRAPH
+    r = prune_workspace(ws, PruneSpec.make("neuron_l1", 0.5)).result
+    assert r.state == COMPACTED and r.size.parameters < ws.model.n_parameters
+    reloaded = load_model(torchscript_bytes(r), "p.pt")
+    np.testing.assert_array_equal(_raw(reloaded.scripted, ws.X_eval), _raw(r.module, ws.X_eval))
+    if name == "ft_transformer":
+        with pytest.raises(SpecError, match="do not record their number of heads"):
+            prune_workspace(ws, PruneSpec.make("attention_heads", 0.5))

@@ -57,23 +57,28 @@ def _linear(m) -> nn.Module:
 
 def _embedding(m) -> nn.Module:
     n, d = (int(v) for v in m.weight.shape)
-    padding = getattr(m, "padding_idx", None)
+    padding = getattr(m, "padding_idx", None)  # only shapes gradients; absent from traced modules
     if getattr(m, "max_norm", None) is not None:
         raise NotInterpretable("an Embedding with max_norm rewrites its own weights when called")
     return _copy_state(nn.Embedding(n, d, padding_idx=padding, scale_grad_by_freq=bool(getattr(m, "scale_grad_by_freq", False))), m)
 
 
 def _batchnorm(m) -> nn.Module:
-    n = int(m.running_mean.shape[0]) if getattr(m, "running_mean", None) is not None else int(m.weight.shape[0])
-    bn = nn.BatchNorm1d(n, eps=float(m.eps), momentum=float(m.momentum) if m.momentum is not None else None,
-                        affine=getattr(m, "weight", None) is not None, track_running_stats=m.running_mean is not None)
+    # a traced module keeps only what its graph reads: constants such as eps are inlined, so they
+    # fall back to torch's defaults here and the twin's verification decides
+    running = getattr(m, "running_mean", None)
+    n = int(running.shape[0]) if running is not None else int(m.weight.shape[0])
+    momentum = getattr(m, "momentum", 0.1)
+    bn = nn.BatchNorm1d(n, eps=float(getattr(m, "eps", 1e-5)), momentum=float(momentum) if momentum is not None else None,
+                        affine=getattr(m, "weight", None) is not None, track_running_stats=running is not None)
     return _copy_state(bn, m)
 
 
 def _layernorm(m) -> nn.Module:
-    shape = tuple(int(s) for s in m.normalized_shape)
-    affine = getattr(m, "weight", None) is not None
-    ln = nn.LayerNorm(shape, eps=float(m.eps), elementwise_affine=affine,
+    weight = getattr(m, "weight", None)
+    shape = tuple(int(s) for s in getattr(m, "normalized_shape", tuple(weight.shape) if weight is not None else ()))
+    affine = weight is not None
+    ln = nn.LayerNorm(shape, eps=float(getattr(m, "eps", 1e-5)), elementwise_affine=affine,
                       bias=affine and getattr(m, "bias", None) is not None)
     return _copy_state(ln, m)
 
@@ -349,12 +354,12 @@ class GraphTwin(nn.Module):
             if builder is not None:
                 try:
                     self.add_module(name, builder(child))
-                except NotInterpretable:
-                    raise
-                except Exception as exc:  # attributes missing on an exotic build of the layer
-                    raise NotInterpretable(f"layer '{name}' ({kind}) could not be read ({str(exc).splitlines()[0][:80]})") from exc
-            else:
-                self.add_module(name, GraphTwin(child, _depth + 1))
+                    continue
+                except Exception as exc:  # e.g. a traced layer lost the attributes it is built from
+                    if not _has_method(child, "forward"):
+                        raise NotInterpretable(f"layer '{name}' ({kind}) could not be read "
+                                               f"({str(exc).splitlines()[0][:80]})") from exc
+            self.add_module(name, GraphTwin(child, _depth + 1))  # its own graph, re-executed
         for name, p in scripted.named_parameters(recurse=False):
             self.register_parameter(name, nn.Parameter(p.detach().clone(), requires_grad=p.requires_grad))
         for name, b in scripted.named_buffers(recurse=False):

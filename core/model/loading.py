@@ -308,7 +308,8 @@ def describe_layers(module: nn.Module) -> list[LayerInfo]:
         elif kind == "Embedding" and weight is not None:
             in_f, out_f = int(weight.shape[0]), int(weight.shape[1])
         elif kind == "MultiheadAttention":
-            in_f = out_f = int(m.embed_dim)
+            w = getattr(m, "in_proj_weight", None)
+            in_f = out_f = int(getattr(m, "embed_dim", w.shape[1] if w is not None else 0))
         n_params = sum(int(p.numel()) for p in m.parameters(recurse=False))
         out.append(LayerInfo(name or "(root)", kind, in_f, out_f, n_params))
     return out
