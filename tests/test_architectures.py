@@ -596,3 +596,37 @@ def test_traced_uploads_get_a_graph_twin_and_compact(book, name):
     if name == "ft_transformer":
         with pytest.raises(SpecError, match="do not record their number of heads"):
             prune_workspace(ws, PruneSpec.make("attention_heads", 0.5))
+
+
+def test_numeric_code_columns_keep_their_codes_even_with_unseen_values(book):
+    frame = book.copy()
+    frame.loc[frame["purpose"] == 3, "purpose"] = 4  # code 3 never occurs in training
+    schema = FeatureSchema.fit(frame, COLUMNS, codes=list(CATEGORICAL))
+    X = schema.transform(frame)
+    j = COLUMNS.index("purpose")
+    assert schema.features[j].kind == "code" and schema.features[j].categories == tuple(str(k) for k in range(6))
+    np.testing.assert_array_equal(X[:, j], frame["purpose"].to_numpy(np.float32))  # the model sees code 4 as 4
+    bad = frame.assign(purpose=frame["purpose"] + 0.5)
+    with pytest.raises(Exception, match="fractional"):
+        FeatureSchema.fit(bad, COLUMNS, codes=["purpose"])
+
+
+def test_sampler_skips_switches_that_change_nothing_and_stays_exact_about_them():
+    torch.manual_seed(3)
+    net = nn.Sequential(nn.Linear(5, 10), nn.Tanh(), nn.Linear(10, 1)).eval()
+
+    def f(Z):
+        with torch.no_grad():
+            return net(torch.from_numpy(np.asarray(Z, dtype=np.float32)))[:, 0].double().numpy()
+
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 3, size=(5, 5)).astype(np.float32)  # codes: x and b often agree
+    bg = rng.integers(0, 3, size=(30, 5)).astype(np.float32)
+    bg[:, 2] = 1.0
+    X[:, 2] = 1.0  # variable 2 never differs from the background: its Shapley value is exactly 0
+    est = sampled_shapley(f, X, bg, seed=0)
+    assert np.all(est.values[:, 2] == 0.0)
+    assert est.model_rows < len(X) * len(bg) * 2 * (5 - 1)  # agreeing switches were not evaluated
+    exact = exact_shapley(f, X, bg)
+    assert (np.abs(est.values - exact) <= 1.96 * est.standard_errors + 1e-9).mean() >= 0.9
+    assert np.abs(est.values.sum(axis=1) - (est.outputs - est.base_value)).max() < 1e-9

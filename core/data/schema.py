@@ -191,10 +191,16 @@ class FeatureSchema:
                 specs.append(FeatureSpec(col, "numeric", mean, std if std > 0 else 1.0, reference=mean))
             else:
                 text = s.dropna()
+                if numeric and not np.all(np.mod(text.to_numpy(dtype="float64"), 1) == 0):
+                    raise DataError(f"Column '{col}' is to hold integer codes but has fractional values.",
+                                    "Treat it as numeric, or recode it as whole numbers 0, 1, 2, …")
                 text = text.map(lambda v: str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v)) \
                     if numeric else text.astype(str)
-                if numeric:
-                    cats = tuple(str(c) for c in sorted({int(float(v)) for v in text}))
+                if numeric:  # integer codes already: category k sits at position k, so the model sees the same code
+                    values = {int(float(v)) for v in text}
+                    if values and min(values) < 0:
+                        raise DataError(f"Column '{col}' holds negative codes.", "Codes must be whole numbers 0, 1, 2, …")
+                    cats = tuple(str(c) for c in range(max(values) + 1)) if values else ()
                 else:
                     cats = tuple(sorted(text.unique()))
                 counts = text.value_counts()

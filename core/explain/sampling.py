@@ -12,7 +12,8 @@ a one-hot variable move together) on the log-odds, against the background rows (
 Estimated by permutation sampling (Castro et al. 2009; Štrumbelj & Kononenko 2014): one random
 order π and one background row b give every variable's marginal contribution along a walk from b
 to x that switches one variable at a time (M + 1 model rows, of which f(b) and f(x) are shared by
-every walk). **Stratified** over the background: every background row gets the same number of
+every walk; a switch on which x and b agree — same code, same count — changes nothing and is not
+evaluated, its contribution is exactly 0). **Stratified** over the background: every background row gets the same number of
 walks (two independent orders each by default), so the values add up exactly — Σφ = f(x) −
 mean f(background) — with no estimation error in the base value. The two orders per background
 row give an unbiased estimate of the permutation noise, which is the error bound reported: the
@@ -163,11 +164,23 @@ def sampled_shapley(
             xs = X[start:stop][:, None, None, :]
             bs = bg[b_idx][:, :, None, :]
             states = np.where(take_x, xs, bs).reshape(-1, m)
+            # switching a variable on which x and b agree (same code, same count) changes nothing: such a
+            # state equals the one before it and is not evaluated again (its value is carried forward)
+            equal = _equal_variables(X[start:stop], bg[b_idx], codes, M)  # (c, K, M)
+            changes = ~np.take_along_axis(equal, order, axis=2)  # transition into state t+1 changes the input
+            run = np.concatenate([np.zeros((c, K, 1), dtype=np.int64), np.cumsum(changes, axis=2)], axis=2)
+            in_last_run = run[:, :, 1:M] == run[:, :, M:M + 1]  # identical to x: worth f(x)
+            fresh = (changes[:, :, :steps] & ~in_last_run).reshape(-1)  # first state of a run: evaluated
             out = np.empty(len(states))
-            for s0 in range(0, len(states), chunk_rows):
-                out[s0:s0 + chunk_rows] = np.asarray(f(states[s0:s0 + chunk_rows]), dtype=np.float64).reshape(-1)
-            model_rows += len(states)
-            values[:, :, 1:M] = out.reshape(c, K, steps)
+            todo = np.flatnonzero(fresh)
+            for s0 in range(0, len(todo), chunk_rows):
+                rows = todo[s0:s0 + chunk_rows]
+                out[rows] = np.asarray(f(states[rows]), dtype=np.float64).reshape(-1)
+            model_rows += len(todo)
+            walk = values.copy()
+            inner = np.where(fresh.reshape(c, K, steps), out.reshape(c, K, steps), np.nan)
+            walk[:, :, 1:M] = np.where(in_last_run, values[:, :, M:M + 1], inner)
+            values[:, :, 1:M] = _carry_forward(walk)[:, :, 1:M]  # the rest of a run repeats its first state
         deltas = np.diff(values, axis=2)  # (c, K, M): contribution of the variable at each position
         contrib = np.take_along_axis(deltas, rank, axis=2)  # (c, K, M) per variable
         per_b = contrib.reshape(c, P, R, M)
@@ -184,6 +197,22 @@ def sampled_shapley(
         phi = phi + residual[:, None] * share
         corrected = True
     return SampledShapley(phi, se, f_x, base, K, P, model_rows, corrected)
+
+
+def _equal_variables(x: np.ndarray, b: np.ndarray, codes: np.ndarray, M: int) -> np.ndarray:
+    """(applicants, walks, variables): True where the applicant and the walk's background row agree on every input."""
+    diff = x[:, None, :] != b  # (c, K, m)
+    per_var = np.zeros(diff.shape[:2] + (M,), dtype=bool)
+    for v in range(M):
+        per_var[:, :, v] = diff[:, :, codes == v].any(axis=2)
+    return ~per_var
+
+
+def _carry_forward(values: np.ndarray) -> np.ndarray:
+    """Replace NaN along the last axis by the last value before it (the first entry is never NaN)."""
+    idx = np.where(np.isnan(values), 0, np.arange(values.shape[-1]))
+    np.maximum.accumulate(idx, axis=-1, out=idx)
+    return np.take_along_axis(values, idx, axis=-1)
 
 
 def _variance(per_b: np.ndarray, m_b: np.ndarray, P: int, B: int, R: int) -> np.ndarray:
