@@ -630,3 +630,19 @@ def test_sampler_skips_switches_that_change_nothing_and_stays_exact_about_them()
     exact = exact_shapley(f, X, bg)
     assert (np.abs(est.values - exact) <= 1.96 * est.standard_errors + 1e-9).mean() >= 0.9
     assert np.abs(est.values.sum(axis=1) - (est.outputs - est.base_value)).max() < 1e-9
+
+
+def test_sampling_runs_on_one_torch_thread_and_restores_the_setting():
+    from core.explain.sampling import single_threaded
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with single_threaded():
+            assert torch.get_num_threads() == 1
+            with single_threaded():  # a second sampler in the same process
+                assert torch.get_num_threads() == 1
+            assert torch.get_num_threads() == 1  # the outer one is still running
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
