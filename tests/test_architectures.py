@@ -633,7 +633,7 @@ def test_sampler_skips_switches_that_change_nothing_and_stays_exact_about_them()
 
 
 def test_sampling_runs_on_one_torch_thread_and_restores_the_setting():
-    from core.explain.sampling import single_threaded
+    from core.threads import single_threaded
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

@@ -32,47 +32,17 @@ values are made to add up again with the variance-weighted efficiency correction
 """
 from __future__ import annotations
 
-import contextlib
-import threading
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
-import torch
 
 from core.progress import Progress, report
+from core.threads import single_threaded
 
 ORDERS_PER_BACKGROUND = 2
 DEFAULT_BUDGET_MACS = 2.5e9  # multiply-adds one explanation may spend (~1 s for MLPs on a 2-core machine)
 CHUNK_ROWS = 65_536  # model rows per forward pass
-
-
-_THREADS_LOCK = threading.Lock()
-_THREADS_USERS = [0, 0]  # [active samplers, thread count to restore]
-
-
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run torch on one intra-op thread while sampling, then restore the previous setting.
-
-    The walks are many small forward passes of a small network: a second intra-op thread gains
-    little, and on the shared 2-core machines RiskPrune runs on it loses badly to contention —
-    measured 1.2 s with one thread against 7.5 s with two for the embedding model's 200 × 100
-    explanation (``benchmarks/bench_shap.py``). Reference-counted, so concurrent samplers in one
-    server process restore the setting once, when the last one finishes.
-    """
-    with _THREADS_LOCK:
-        if _THREADS_USERS[0] == 0:
-            _THREADS_USERS[1] = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _THREADS_USERS[0] += 1
-    try:
-        yield
-    finally:
-        with _THREADS_LOCK:
-            _THREADS_USERS[0] -= 1
-            if _THREADS_USERS[0] == 0:
-                torch.set_num_threads(_THREADS_USERS[1])
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from core.model.eager import rebuild_eager, structural_output_hint
 from core.model.graph import NotInterpretable, interpret
 from core.model.loading import LoadedModel
 from core.model.probe import probe
+from core.threads import single_threaded
 
 TOLERANCE = 1e-5
 TWIN_CHAIN, TWIN_GRAPH, TWIN_EAGER = "chain", "graph", "eager"
@@ -46,7 +47,7 @@ EXAMPLE_ROWS = 32  # real rows kept with a bound model: DepGraph traces a graph 
 def max_difference(a: nn.Module, b: nn.Module, X: np.ndarray) -> float:
     """Largest |a(X) − b(X)| over all outputs, relative to the output scale when it exceeds 1 (inf if shapes differ)."""
     xt = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-    with torch.inference_mode(), warnings.catch_warnings():
+    with torch.inference_mode(), warnings.catch_warnings(), single_threaded():
         warnings.simplefilter("ignore")
         ya = a.eval()(xt)
         yb = b.eval()(xt)

@@ -195,10 +195,13 @@ def _example(model: LoadedModel, reference: Reference) -> torch.Tensor:
                     "Bind the model to its data first (the rows are used to trace its layers).")
 
 
+CHECK_ROWS = 96  # reference rows (besides the traced example rows) every compaction is verified on
+
+
 def _check_rows(model: LoadedModel, reference: Reference, example: torch.Tensor) -> np.ndarray:
     rows = [example.numpy()]
     if reference.X is not None and len(reference.X) and np.shape(reference.X)[1:] == tuple(example.shape[1:]):
-        rows.append(np.asarray(reference.X, dtype=np.float32)[:256])
+        rows.append(np.asarray(reference.X, dtype=np.float32)[:CHECK_ROWS])
     return np.concatenate(rows)
 
 
