@@ -349,7 +349,8 @@ def _workspace(args, progress: _Progress):
             if skipped:
                 progress.say(f"identifier column(s) not fed to the model: {', '.join(map(str, skipped))}")
         features = resolve_columns(frame.columns, features, "feature column")
-        progress.say(f"model has no schema: mapping {len(features)} column(s) to its {model.n_inputs} inputs")
+        width = f"its {model.n_inputs} inputs" if model.n_inputs else "its inputs (the width is checked by running it on the data)"
+        progress.say(f"model has no schema: mapping {len(features)} column(s) to {width}")
     data_sha = sha256_hex(data_bytes)
     try:
         ws = bind(model, frame, target, str(bad), feature_columns=features, eval_mode=rows, data_sha256=data_sha,

@@ -13,7 +13,18 @@ import torch
 from torch import nn
 
 from core.errors import ExplainError
-from core.explain import FAST_PATH, SHAP_DEEP, SHAP_PERMUTATION, Attributions, compare_applicant, draw_sample, explain, explain_rows, importance_shift
+from core.explain import (
+    FAST_PATH,
+    SAMPLED,
+    SHAP_DEEP,
+    SHAP_PERMUTATION,
+    Attributions,
+    compare_applicant,
+    draw_sample,
+    explain,
+    explain_rows,
+    importance_shift,
+)
 from core.explain.deepshap import build_chain, deepshap
 from core.model import load_model, model_to_bytes, module_hash, predict_logit
 
@@ -303,22 +314,21 @@ def test_eager_residual_model_uses_shap_deepexplainer_and_is_additive():
     assert att.additivity_gap <= TOL * max(1.0, np.abs(att.outputs).max())
 
 
-@pytest.mark.slow
-def test_reused_layer_makes_deepexplainer_fail_and_the_permutation_fallback_take_over():
+def test_reused_layer_makes_deepexplainer_fail_and_the_sampling_fallback_take_over():
     model = Residual(shared_act=True).eval()
     X, bg = _data(8, 5, seed=110), _data(12, 5, seed=111)
     att = explain(model, X, bg, "logit")
-    assert att.explainer == SHAP_PERMUTATION and not att.exact
+    assert att.explainer == SAMPLED and not att.exact
     assert "DeepExplainer not used" in att.note
     assert att.additivity_gap <= TOL * max(1.0, np.abs(att.outputs).max())
 
 
-def test_scripted_linear_skip_model_gets_exact_shapley_values_from_the_permutation_fallback():
+def test_scripted_linear_skip_model_gets_exact_shapley_values_from_the_sampling_fallback():
     model = LinearSkip().eval()
     scripted = torch.jit.script(model)
     X, bg = _data(10, 5, seed=120), _data(20, 5, seed=121)
     att = explain(scripted, X, bg, "logit")
-    assert att.explainer == SHAP_PERMUTATION and not att.exact
+    assert att.explainer == SAMPLED and not att.exact
     expected = model.effective_weights() * (X.astype(np.float64) - bg.mean(axis=0))
     np.testing.assert_allclose(att.values, expected, atol=1e-5)
 
@@ -332,12 +342,21 @@ def test_scripted_residual_fallback_is_additive_and_ranks_features_like_deepshap
     X, bg = _data(20, 5, seed=130), _data(20, 5, seed=131)
     approx = explain(scripted, X, bg, "logit", seed=3)
     exact = explain(eager, X, bg, "logit")
-    assert approx.explainer == SHAP_PERMUTATION and exact.explainer == SHAP_DEEP
+    assert approx.explainer == SAMPLED and exact.explainer == SHAP_DEEP
     assert approx.additivity_gap <= TOL * max(1.0, np.abs(approx.outputs).max())
     np.testing.assert_allclose(approx.outputs, exact.outputs, atol=1e-5)
     assert approx.base_value == pytest.approx(exact.base_value, abs=1e-5)
     shift = importance_shift(exact, approx)
     assert shift.spearman >= 0.9
+
+
+def test_shap_permutation_explainer_stays_available_on_request():
+    model = LinearSkip().eval()
+    X, bg = _data(4, 5, seed=122), _data(10, 5, seed=123)
+    att = explain(torch.jit.script(model), X, bg, "logit", method="permutation")
+    assert att.explainer == SHAP_PERMUTATION and not att.exact
+    expected = model.effective_weights() * (X.astype(np.float64) - bg.mean(axis=0))
+    np.testing.assert_allclose(att.values, expected, atol=1e-5)
 
 
 def test_permutation_fallback_is_deterministic_with_the_seed_and_restores_numpy_state():
@@ -365,7 +384,7 @@ def test_probability_model_that_is_not_a_chain_is_explained_on_the_logit_scale()
     model = ProbNet().eval()
     X, bg = _data(6, 4, seed=150), _data(10, 4, seed=151)
     att = explain(model, X, bg, "probability")
-    assert att.explainer == SHAP_PERMUTATION
+    assert att.explainer == SAMPLED
     np.testing.assert_allclose(att.outputs, predict_logit(model.net, X, "logit"), atol=1e-4)
     assert att.additivity_gap <= TOL * max(1.0, np.abs(att.outputs).max())
 
