@@ -11,6 +11,7 @@ no pruned model passes the acceptance policy.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import sys
@@ -389,7 +390,11 @@ def _report(args, progress: _Progress) -> int:
     if args.policy is not None:
         policy = Policy.from_json(_read(args.policy, "policy"))
     else:  # the run's own bootstrap settings, so the verdict's ΔAUC bound is the report's interval
-        policy = replace(default_policy(), bootstrap_resamples=args.bootstrap, bootstrap_seed=args.seed)
+        policy = replace(default_policy(), bootstrap_seed=args.seed)
+        # --bootstrap 0 (tables without intervals) is no policy setting: the verdict then keeps the
+        # policy's own bootstrap, and the report says which resamples its bound used
+        with contextlib.suppress(SpecError):
+            policy = replace(policy, bootstrap_resamples=args.bootstrap)
     grades = None
     if args.grades is not None:
         try:

@@ -438,7 +438,7 @@ def test_html_stays_under_5_mb_on_a_large_book():
 
     book = synthetic_book(n_rows=20_000, seed=5)
     model = load_model(to_bytes(trained_mlp(book, hidden=(16, 8), seed=1, epochs=20)), "big.pt")
-    ws = bind(model, book, TARGET, "yes", feature_columns=model_columns())
+    ws = bind(model, book, TARGET, "yes", feature_columns=model_columns(), eval_mode="all")  # every applicant evaluates
     options = ReportOptions(bootstrap=20, sweep_methods=("magnitude_layer",), sweep_ratios=(0.0, 0.5), explain=ExplainSettings(60, 20),
                             segment_columns=("region",), policy=replace(default_policy(), bootstrap_resamples=20, explain_rows=60))
     bundle = build_report(ws, PruneSpec.make("neuron_l1", 0.5), options)
