@@ -24,14 +24,15 @@ from torch import nn
 
 from core.data import FeatureSchema
 from core.errors import ModelError, SpecError
-from core.explain import SAMPLED, draw_sample, exact_shapley, explain, importance_shift, sampled_shapley
-from core.model import TWIN_EAGER, TWIN_GRAPH, load_model, model_to_bytes, probe, raw_outputs
+from core.explain import FAST_PATH, SAMPLED, draw_sample, exact_shapley, explain, importance_shift, sampled_shapley
+from core.model import TWIN_CHAIN, TWIN_EAGER, TWIN_GRAPH, load_model, model_to_bytes, probe, raw_outputs
 from core.prune import COMPACTED, MASKED, PruneSpec, get_method, method_keys, prunable_layers, prune
 from core.prune.blocks import prunable_units
 from core.report.export import PRUNE_INFO_FILE, onnx_bytes, onnx_max_difference, torchscript_bytes
 from core.workspace import attributions_for, bind, compare_workspace, prune_workspace
 
 ARCHS = ("embedding_mlp", "ft_transformer", "residual_mlp", "tabm_like", "standardised_mlp")
+CHAINS = ("standardised_mlp",)  # rebuilt as a chain of standard layers; the others get a graph twin
 # what each architecture offers beyond weights and input variables
 STRUCTURED = {
     "embedding_mlp": {"neuron_l1", "neuron_l2", "embedding_dims"},
@@ -89,10 +90,14 @@ def _params(module: nn.Module) -> int:
 @pytest.mark.parametrize("name", ARCHS)
 def test_upload_loads_and_its_width_is_probed_on_the_data_rows(uploads, workspaces, name):
     loaded = load_model(uploads[name], f"{name}.pt")
-    assert loaded.n_inputs is None  # nothing in the file says how many columns it reads
     ws = workspaces[name]
     assert ws.model.n_inputs == len(COLUMNS) == ws.X_eval.shape[1]
-    assert ws.model.twin_kind == TWIN_GRAPH and "verified identical" in ws.model.structure_note
+    if name in CHAINS:  # preprocessing in front of an MLP is rebuilt as Standardize: a chain, its width known at load
+        assert loaded.n_inputs == len(COLUMNS) and ws.model.twin_kind == TWIN_CHAIN
+    else:
+        assert loaded.n_inputs is None  # nothing in the file says how many columns it reads
+        assert ws.model.twin_kind == TWIN_GRAPH
+    assert "verified identical" in ws.model.structure_note
     with torch.inference_mode():
         twin = ws.model.eager(torch.from_numpy(ws.X_eval))
     np.testing.assert_allclose(twin.numpy(), _raw(ws.model.scripted, ws.X_eval).reshape(twin.shape), atol=1e-6)
@@ -313,6 +318,20 @@ def test_exported_input_pruned_model_reloads_in_the_dashboard_on_the_raw_columns
     np.testing.assert_array_equal(ws2.original_scores, pruned.scores)
 
 
+def test_standardised_mlp_is_a_chain_compacted_by_neuron_and_input_pruning(workspaces):
+    """The standardisation module in front is rebuilt as Standardize: neurons and input variables are
+    physically removed like in any chain, and the exported file reloads as a chain."""
+    ws = workspaces["standardised_mlp"]
+    assert ws.model.twin_kind == TWIN_CHAIN
+    for method in ("neuron_l1", "input_features"):
+        r = prune_workspace(ws, PruneSpec.make(method, 0.5)).result
+        assert r.state == COMPACTED and r.size.parameters < ws.model.n_parameters, r.state_note
+        assert np.abs(_raw(r.module, ws.X_eval) - _raw(r.masked_module, ws.X_eval)).max() <= TOL
+        reloaded = load_model(torchscript_bytes(r), "pruned.pt")
+        assert reloaded.twin_kind == TWIN_CHAIN
+        assert np.array_equal(_raw(reloaded.scripted, r.inputs_for(ws.X_eval)), _raw(r.module, ws.X_eval))
+
+
 # --------------------------------------------------------------------------- ONNX
 
 
@@ -343,12 +362,17 @@ def test_every_architecture_is_explained_additively_with_an_error_bound(workspac
     pruned = prune_workspace(ws, PruneSpec.make("input_features", 0.3))
     a = attributions_for(ws, None, sample)
     b = attributions_for(ws, pruned, sample)
-    assert a.explainer == b.explainer == SAMPLED and not a.exact
     assert a.feature_names == tuple(COLUMNS)  # labelled with the variables' names
-    assert a.additivity_gap <= 1e-9 and b.additivity_gap <= 1e-9
-    assert np.isfinite(a.error_bound) and a.error_bound > 0 and a.standard_errors.shape == a.values.shape
-    assert 1.96 * a.standard_errors.mean() < 0.25 * np.abs(a.values).mean() * len(COLUMNS)
-    assert "error bound" in a.note and "seed" in a.note
+    if name in CHAINS:  # a chain (preprocessing rebuilt as Standardize): the fast exact DeepSHAP path
+        assert a.explainer == b.explainer == FAST_PATH and a.exact and a.error_bound is None
+        scale = max(1.0, np.abs(a.outputs).max())
+        assert a.additivity_gap <= TOL * scale and b.additivity_gap <= TOL * scale
+    else:
+        assert a.explainer == b.explainer == SAMPLED and not a.exact
+        assert a.additivity_gap <= 1e-9 and b.additivity_gap <= 1e-9
+        assert np.isfinite(a.error_bound) and a.error_bound > 0 and a.standard_errors.shape == a.values.shape
+        assert 1.96 * a.standard_errors.mean() < 0.25 * np.abs(a.values).mean() * len(COLUMNS)
+        assert "error bound" in a.note and "seed" in a.note
     dropped = [COLUMNS.index(v) for v in pruned.result.dropped_variables]
     assert np.abs(b.values[:, dropped]).max() < 1e-6  # a variable the model no longer reads gets no credit
     shift = importance_shift(a, b, ws.data.groups)

@@ -27,6 +27,7 @@ from core.explain import (
 )
 from core.explain.deepshap import build_chain, deepshap
 from core.model import load_model, model_to_bytes, module_hash, predict_logit
+from core.prune.structure import copy_module
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
@@ -225,6 +226,47 @@ def test_scripted_chain_goes_through_its_eager_twin_and_matches_the_eager_model(
     np.testing.assert_allclose(via_script.values, eager.values, atol=1e-7)
     np.testing.assert_allclose(via_loaded.values, eager.values, atol=1e-7)
     assert "Sigmoid" in eager.note
+
+
+class Standardise(nn.Module):
+    """(x − mean) / std with training statistics as buffers: preprocessing carried inside an upload."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def test_scripted_mlp_behind_a_standardisation_module_gets_the_fast_exact_path(monkeypatch):
+    """A custom (x − mean)/std module in front of an MLP is rebuilt as a Standardize layer: the upload is a
+    chain, explained by the exact DeepSHAP kernel — never by shap's slow PermutationExplainer — additively and
+    with the values of the same MLP with the standardisation folded into its first layer."""
+    torch.manual_seed(7)
+    mean, std = torch.randn(12) * 3.0, torch.rand(12) * 4.0 + 0.5
+    body = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 1)).eval()
+    loaded = load_model(model_to_bytes(torch.jit.script(nn.Sequential(Standardise(mean, std), body).eval())))
+    assert loaded.twin_kind == "chain" and loaded.n_inputs == 12
+    rng = np.random.default_rng(72)
+    X = (rng.normal(size=(40, 12)) * 3.0 + mean.numpy()).astype(np.float32)
+    bg = (rng.normal(size=(20, 12)) * 3.0 + mean.numpy()).astype(np.float32)
+
+    def no_permutation(*args, **kwargs):
+        raise AssertionError("shap's PermutationExplainer must not be used for a standardised MLP")
+
+    monkeypatch.setattr("core.explain.attributions.shap_permutation", no_permutation)
+    att = explain(loaded, X, bg, "logit")
+    assert att.explainer == FAST_PATH and att.exact and att.explainer != SHAP_PERMUTATION
+    np.testing.assert_allclose(att.outputs, predict_logit(loaded.scripted, X, "logit"), atol=1e-5)
+    assert att.additivity_gap <= TOL * max(1.0, np.abs(att.outputs).max())
+    folded = copy_module(body)
+    with torch.no_grad():  # W((x − m)/s) + b = (W/s) x + (b − W m/s): the same function as a plain chain
+        folded[0].weight.copy_(body[0].weight / std)
+        folded[0].bias.copy_(body[0].bias - body[0].weight @ (mean / std))
+    reference = explain(folded, X, bg, "logit")
+    np.testing.assert_allclose(att.values, reference.values, atol=TOL * np.abs(reference.values).max())
 
 
 @pytest.mark.slow

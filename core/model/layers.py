@@ -51,3 +51,20 @@ class FillInputs(nn.Module):
         full = self.fill.unsqueeze(0).repeat(x.shape[0], 1)
         full[:, self.keep] = x
         return self.inner(full)
+
+
+class Standardize(nn.Module):
+    """``(x − shift) / scale`` per input: preprocessing in front of a chain.
+
+    An upload's own standardisation module (buffers only, elementwise arithmetic) is rebuilt as this
+    layer, so the network stays a chain of standard layers: explained by the fast exact DeepSHAP
+    path, compacted like any chain, exported and reloaded as a chain.
+    """
+
+    def __init__(self, shift: torch.Tensor, scale: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("shift", shift.to(torch.float32).reshape(-1).clone())
+        self.register_buffer("scale", scale.to(torch.float32).reshape(-1).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.shift) / self.scale

@@ -21,7 +21,7 @@ from core.errors import ModelError
 from core.files import check_upload_size
 from core.formatting import size_and_limit
 from core.hashing import sha256_hex
-from core.model.eager import LAYER_BUILDERS, rebuild_eager, structural_output_hint
+from core.model.eager import LAYER_BUILDERS, elementwise_candidate, rebuild_eager, structural_output_hint
 from core.model.graph import kind_of
 
 MAX_MODEL_BYTES = 100 * 1024 * 1024
@@ -246,6 +246,8 @@ def _chain_width(scripted: nn.Module) -> int | None:
             continue
         kind = kind_of(module)
         if kind not in LAYER_BUILDERS:
+            if elementwise_candidate(module):  # preprocessing in front, e.g. (x − mean) / std
+                continue
             return None
         if kind == "SelectInputs":
             return int(module.n_inputs)

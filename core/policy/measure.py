@@ -31,6 +31,7 @@ from core.hashing import digest
 from core.metrics.calibration import expected_calibration_error
 from core.metrics.comparison import compare
 from core.metrics.decisions import CutoffChoice, DecisionRule, decline
+from core.model.eager import PER_INPUT_KINDS
 from core.model.layers import SelectInputs
 from core.model.outputs import predict_pbad
 from core.policy.criteria import DELTA, METRICS, NEEDS_OOT, NEEDS_SEGMENTS, Policy, format_value
@@ -62,11 +63,6 @@ def _leaves(module: nn.Module) -> list[nn.Module]:
     return [m for m in module.modules() if not list(m.children())]
 
 
-# Leaves that act on each input alone: ahead of the first Linear they do not mix inputs.
-_PER_INPUT_LEAVES = {"BatchNorm1d", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "SiLU", "Tanh", "Sigmoid",
-                     "Softplus", "Dropout", "Identity"}
-
-
 def inputs_used(module: nn.Module, n_inputs: int) -> np.ndarray:
     """Which model inputs can still change the score: a first-layer column with a non-zero weight.
 
@@ -92,7 +88,7 @@ def inputs_used(module: nn.Module, n_inputs: int) -> np.ndarray:
             else:
                 used[select[cols]] = True
             return used
-        elif kind not in _PER_INPUT_LEAVES:
+        elif kind not in PER_INPUT_KINDS:
             return everything
     return everything  # no Linear layer found: assume every input is used
 

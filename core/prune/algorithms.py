@@ -33,6 +33,7 @@ from torch import nn
 
 from core.data.schema import FeatureSchema
 from core.errors import SpecError
+from core.model.eager import PER_INPUT_KINDS
 from core.model.graph import kind_of
 from core.model.layers import FillInputs, SelectInputs
 from core.model.loading import LoadedModel
@@ -48,8 +49,6 @@ if TYPE_CHECKING:
     from core.prune.spec import PruneSpec
 
 TOLERANCE = 1e-5
-_PER_INPUT = (nn.BatchNorm1d, nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid,
-              nn.Softplus, nn.Dropout, nn.Identity)
 
 
 @dataclass(frozen=True, eq=False)
@@ -414,7 +413,7 @@ def _foldable(model: LoadedModel, layers: list[PrunableLayer]) -> int | None:
         return None
     first = [l for l in layers if l.kind == "Linear"][0]
     leaves = list(model.eager)
-    if all(isinstance(m, _PER_INPUT) for m in leaves[:first.leaf_index]):
+    if all(type(m).__name__ in PER_INPUT_KINDS for m in leaves[:first.leaf_index]):
         return first.leaf_index
     return None
 

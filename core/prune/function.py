@@ -16,7 +16,7 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
-from core.model.layers import SelectInputs
+from core.model.layers import SelectInputs, Standardize
 from core.prune.structure import PrunableLayer, copy_module, next_linear, param_name, submodule
 
 
@@ -197,7 +197,7 @@ def fold_inputs(leaves: list[nn.Module], first_index: int, keep: list[int], fill
                 n_inputs: int) -> tuple[nn.Sequential, nn.Sequential]:
     """(compacted chain, masked chain) without the removed inputs of a chain, their reference values folded in.
 
-    The layers before the first Linear act per input (BatchNorm1d, activations, Dropout), so a
+    The layers before the first Linear act per input (Standardize, BatchNorm1d, activations, Dropout), so a
     removed input's value at the first Linear is the prefix applied to its reference value; its
     contribution ``W[:, removed] @ h_fill[removed]`` is the same for every applicant and moves into
     the bias. The compacted chain takes only the kept inputs (per-input layers sliced to them);
@@ -240,4 +240,6 @@ def _slice_per_input(m: nn.Module, keep: list[int]) -> nn.Module:
         return bn.eval()
     if isinstance(m, SelectInputs):
         return SelectInputs(m.index[torch.tensor(keep, dtype=torch.long)], len(keep))
+    if isinstance(m, Standardize):
+        return Standardize(m.shift[keep], m.scale[keep]).eval()
     return copy_module(m)
