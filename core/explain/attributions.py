@@ -185,15 +185,8 @@ class Attributions:
 
 
 def group_codes(groups: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    names: list[str] = []
-    index: dict[str, int] = {}
-    codes = np.empty(len(groups), dtype=np.int64)
-    for j, g in enumerate(groups):
-        if g not in index:
-            index[g] = len(names)
-            names.append(g)
-        codes[j] = index[g]
-    return names, codes
+    """Variable names in first-appearance order and each input's variable index."""
+    return variable_codes(groups, len(groups))
 
 
 def _as_matrix(a: Any, what: str) -> np.ndarray:
