@@ -14,15 +14,25 @@ in ``torch.inference_mode``, original and pruned interleaved so machine load hit
 median of many repeats. Both models run in the same form — both eager ``nn.Sequential`` (the
 form RiskPrune computes with) and, separately, both TorchScript (the form it exports and an
 engineer ships); the RESULT line uses the TorchScript pair, the eager pair is printed beside it.
-Ends with exactly one line:
+
+Then two architectures from ``tests/architectures.py`` uploaded as TorchScript and bound to their
+1,200-row synthetic loan book (held-out split): the entity-embedding MLP and the FT-Transformer
+(2 encoder layers). For each, the median prune + evaluate time at 50 % of the structured method
+(``neuron_l1``: hidden neurons / feed-forward units, compacted through DepGraph on the graph
+twin) and the parameters before and after, and likewise for the embedding MLP's embedding
+dimensions. Ends with the main RESULT line and one per architecture:
 
     RESULT prune_eval_ms=… sweep_ms=… latency_ratio=… flop_ratio=…
+    RESULT arch=embed prune_eval_ms=… params=…->… state=…
+    RESULT arch=ft prune_eval_ms=… params=…->… state=…
 
 Run:  .venv/bin/python benchmarks/bench_prune.py
 """
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +47,8 @@ from core.prune import COMPACTED, PruneSpec, make_context, measure_size, prune, 
 from core.workspace import bind, compare_workspace, prune_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the architecture zoo, tests/architectures.py
+ARCH_REPEATS = 5
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
 SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"
 PRUNE_REPEATS, SWEEP_REPEATS, LATENCY_REPEATS = 15, 3, 41
@@ -123,8 +135,30 @@ def large_case() -> dict:
     }
 
 
+def architecture_case(name: str) -> dict:
+    """An architecture uploaded as TorchScript, bound, pruned 50 % structured: time and parameters."""
+    import architectures as arch
+
+    book = arch.loan_book()
+    upload = arch.scripted_bytes(arch.train(name, book.iloc[:800]))
+    model = load_model(upload, f"{name}.pt")
+    ws = bind(model, book, arch.TARGET, "1", feature_columns=arch.COLUMNS, eval_mode="holdout")
+    out = {"parameters": ws.model.n_parameters, "rows": len(ws.eval_idx), "twin": ws.model.twin_kind}
+    methods = ("neuron_l1", "embedding_dims") if name == "embedding_mlp" else ("neuron_l1",)
+    for method in methods:
+        spec = PruneSpec.make(method, 0.5)
+        result = prune_workspace(ws, spec).result
+        out[method] = {
+            "ms": median_ms(lambda spec=spec: compare_workspace(ws, prune_workspace(ws, spec)), ARCH_REPEATS),
+            "state": result.state, "before": result.original_size.parameters, "after": result.size.parameters,
+            "macs": (result.original_size.multiply_adds, result.size.multiply_adds),
+        }
+    return out
+
+
 def main() -> None:
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads available; latency timed on 1 thread\n")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads available; latency timed on 1 thread; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other processes inflate every wall time)\n")
     s = sample_case()
     r = s["neuron_l1_0.5"]
     print(f"Sample model ({s['parameters']:,} parameters, {s['eval_rows']} held-out rows)")
@@ -147,8 +181,22 @@ def main() -> None:
     latency_ratio = g["script_ms"][1] / g["script_ms"][0]
     verdict = "within" if latency_ratio <= 1.2 * g["flop_ratio"] else "NOT within"
     print(f"  goal: latency ratio within 1.2× of the FLOP ratio (TorchScript pair, the exported form) → {verdict}\n")
+    arch_results = {}
+    for short, name in (("embed", "embedding_mlp"), ("ft", "ft_transformer")):
+        a = architecture_case(name)
+        arch_results[short] = a
+        print(f"{name} ({a['parameters']:,} parameters, {a['rows']} held-out rows, {a['twin']} twin), median of {ARCH_REPEATS}")
+        for method in ("neuron_l1", "embedding_dims"):
+            if method in a:
+                m = a[method]
+                print(f"  prune + evaluate, {method:<15} at 50 %: {m['ms']:8.1f} ms   {m['state']}, "
+                      f"{m['before']:,} → {m['after']:,} parameters, multiply-adds {m['macs'][0]:,} → {m['macs'][1]:,}")
+        print()
     print(f"RESULT prune_eval_ms={s['prune_eval_ms[neuron_l1]']:.1f} sweep_ms={s['sweep_ms']:.0f} "
           f"latency_ratio={latency_ratio:.3f} flop_ratio={g['flop_ratio']:.3f}")
+    for short, a in arch_results.items():
+        m = a["neuron_l1"]
+        print(f"RESULT arch={short} prune_eval_ms={m['ms']:.1f} params={m['before']}->{m['after']} state={m['state']}")
 
 
 if __name__ == "__main__":

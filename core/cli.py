@@ -11,6 +11,7 @@ no pruned model passes the acceptance policy.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import sys
@@ -349,7 +350,8 @@ def _workspace(args, progress: _Progress):
             if skipped:
                 progress.say(f"identifier column(s) not fed to the model: {', '.join(map(str, skipped))}")
         features = resolve_columns(frame.columns, features, "feature column")
-        progress.say(f"model has no schema: mapping {len(features)} column(s) to its {model.n_inputs} inputs")
+        width = f"its {model.n_inputs} inputs" if model.n_inputs else "its inputs (the width is checked by running it on the data)"
+        progress.say(f"model has no schema: mapping {len(features)} column(s) to {width}")
     data_sha = sha256_hex(data_bytes)
     try:
         ws = bind(model, frame, target, str(bad), feature_columns=features, eval_mode=rows, data_sha256=data_sha,
@@ -388,7 +390,11 @@ def _report(args, progress: _Progress) -> int:
     if args.policy is not None:
         policy = Policy.from_json(_read(args.policy, "policy"))
     else:  # the run's own bootstrap settings, so the verdict's ΔAUC bound is the report's interval
-        policy = replace(default_policy(), bootstrap_resamples=args.bootstrap, bootstrap_seed=args.seed)
+        policy = replace(default_policy(), bootstrap_seed=args.seed)
+        # --bootstrap 0 (tables without intervals) is no policy setting: the verdict then keeps the
+        # policy's own bootstrap, and the report says which resamples its bound used
+        with contextlib.suppress(SpecError):
+            policy = replace(policy, bootstrap_resamples=args.bootstrap)
     grades = None
     if args.grades is not None:
         try:

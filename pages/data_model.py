@@ -224,8 +224,9 @@ elif target is not None:
     split = st.session_state.get("eval_split_column") if st.session_state.get("eval_mode") == EVAL_SPLIT_COLUMN else None
     numeric = [x for x in numeric_columns(frame, exclude=target) if x != split]
     default = [x for x in (c["feature_columns"] or ()) if x in numeric]
+    width = f"{model.n_inputs} inputs" if model.n_inputs else "inputs (their number is checked by running it on the data)"
     picked = st.multiselect(
-        f"Dataset columns fed to the model's {model.n_inputs} inputs, in input order",
+        f"Dataset columns fed to the model's {width}, in input order",
         numeric, default=default,
         help="The model has no embedded schema, so pick the numeric columns it was trained on; "
         "the order of selection is the order of the inputs. The default skips the target, identifier columns "
@@ -234,7 +235,8 @@ elif target is not None:
     )
     st.session_state["feature_columns"] = list(picked)
     st.session_state["feature_columns_target"] = target
-    st.caption(f"{len(picked)} selected of {model.n_inputs} needed.")
+    st.caption(f"{len(picked)} selected of {model.n_inputs} needed." if model.n_inputs else
+               f"{len(picked)} selected; the model is run on them to check that it reads that many columns.")
     roles = roles_for(table, target)
     ids = [f for f in roles.identifiers if f.column in set(roles.numeric)]
     if ids:

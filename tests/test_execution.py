@@ -320,3 +320,28 @@ def test_a_sweep_on_a_pool_gives_exactly_the_in_process_table(pool, sample_holdo
     pd.testing.assert_frame_equal(here.table.drop(columns="file_bytes"), there.table.drop(columns="file_bytes"), check_exact=True)
     assert np.allclose(here.table["file_bytes"], there.table["file_bytes"], rtol=0.01, atol=0)
     assert (here.rows, here.cutoff, here.skipped) == (there.rows, there.cutoff, there.skipped)
+
+
+@pytest.mark.slow  # trains the model and starts the pool's workers (~15 s on 2 cores)
+def test_a_sweep_of_an_embedding_model_on_a_pool_gives_the_in_process_table(pool):
+    """A graph-twin architecture ships what binding learnt (probed width, twin kind, verified rows): the
+    workers rebuild the same twin, so DepGraph compacts there exactly as in process."""
+    import architectures as arch
+
+    from core.cache import clear_all
+    from core.model import TWIN_GRAPH, load_model
+    from core.workspace import bind, sweep_workspace
+
+    book = arch.loan_book()
+    upload = arch.scripted_bytes(arch.train("embedding_mlp", book.iloc[:800], epochs=5))
+    ws = bind(load_model(upload, "embedding.pt"), book, arch.TARGET, "1", feature_columns=arch.COLUMNS, eval_mode="holdout")
+    assert ws.model.twin_kind == TWIN_GRAPH and ws.model.n_inputs == len(arch.COLUMNS)
+    points = dict(methods=("neuron_l1", "embedding_dims", "input_features"), ratios=(0.0, 0.4))
+    here = sweep_workspace(ws, **points)
+    clear_all()
+    there = sweep_workspace(ws, executor=pool, model_bytes=upload, **points)
+    structured = there.table[there.table["method"].isin(["neuron_l1", "embedding_dims"]) & (there.table["ratio"] > 0)]
+    assert set(structured["state"]) == {"compacted"}  # DepGraph ran on the workers' rebuilt twin
+    assert (structured["parameters"] < ws.model.n_parameters).all()
+    pd.testing.assert_frame_equal(here.table.drop(columns="file_bytes"), there.table.drop(columns="file_bytes"), check_exact=True)
+    assert (here.rows, here.cutoff, here.skipped) == (there.rows, there.cutoff, there.skipped)

@@ -13,9 +13,21 @@ import torch
 from torch import nn
 
 from core.errors import ExplainError
-from core.explain import FAST_PATH, SHAP_DEEP, SHAP_PERMUTATION, Attributions, compare_applicant, draw_sample, explain, explain_rows, importance_shift
+from core.explain import (
+    FAST_PATH,
+    SAMPLED,
+    SHAP_DEEP,
+    SHAP_PERMUTATION,
+    Attributions,
+    compare_applicant,
+    draw_sample,
+    explain,
+    explain_rows,
+    importance_shift,
+)
 from core.explain.deepshap import build_chain, deepshap
 from core.model import load_model, model_to_bytes, module_hash, predict_logit
+from core.prune.structure import copy_module
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
@@ -216,6 +228,47 @@ def test_scripted_chain_goes_through_its_eager_twin_and_matches_the_eager_model(
     assert "Sigmoid" in eager.note
 
 
+class Standardise(nn.Module):
+    """(x − mean) / std with training statistics as buffers: preprocessing carried inside an upload."""
+
+    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean)
+        self.register_buffer("std", std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def test_scripted_mlp_behind_a_standardisation_module_gets_the_fast_exact_path(monkeypatch):
+    """A custom (x − mean)/std module in front of an MLP is rebuilt as a Standardize layer: the upload is a
+    chain, explained by the exact DeepSHAP kernel — never by shap's slow PermutationExplainer — additively and
+    with the values of the same MLP with the standardisation folded into its first layer."""
+    torch.manual_seed(7)
+    mean, std = torch.randn(12) * 3.0, torch.rand(12) * 4.0 + 0.5
+    body = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 1)).eval()
+    loaded = load_model(model_to_bytes(torch.jit.script(nn.Sequential(Standardise(mean, std), body).eval())))
+    assert loaded.twin_kind == "chain" and loaded.n_inputs == 12
+    rng = np.random.default_rng(72)
+    X = (rng.normal(size=(40, 12)) * 3.0 + mean.numpy()).astype(np.float32)
+    bg = (rng.normal(size=(20, 12)) * 3.0 + mean.numpy()).astype(np.float32)
+
+    def no_permutation(*args, **kwargs):
+        raise AssertionError("shap's PermutationExplainer must not be used for a standardised MLP")
+
+    monkeypatch.setattr("core.explain.attributions.shap_permutation", no_permutation)
+    att = explain(loaded, X, bg, "logit")
+    assert att.explainer == FAST_PATH and att.exact and att.explainer != SHAP_PERMUTATION
+    np.testing.assert_allclose(att.outputs, predict_logit(loaded.scripted, X, "logit"), atol=1e-5)
+    assert att.additivity_gap <= TOL * max(1.0, np.abs(att.outputs).max())
+    folded = copy_module(body)
+    with torch.no_grad():  # W((x − m)/s) + b = (W/s) x + (b − W m/s): the same function as a plain chain
+        folded[0].weight.copy_(body[0].weight / std)
+        folded[0].bias.copy_(body[0].bias - body[0].weight @ (mean / std))
+    reference = explain(folded, X, bg, "logit")
+    np.testing.assert_allclose(att.values, reference.values, atol=TOL * np.abs(reference.values).max())
+
+
 @pytest.mark.slow
 def test_inputs_and_models_are_never_modified():
     model = bn_relu_logit()
@@ -303,22 +356,21 @@ def test_eager_residual_model_uses_shap_deepexplainer_and_is_additive():
     assert att.additivity_gap <= TOL * max(1.0, np.abs(att.outputs).max())
 
 
-@pytest.mark.slow
-def test_reused_layer_makes_deepexplainer_fail_and_the_permutation_fallback_take_over():
+def test_reused_layer_makes_deepexplainer_fail_and_the_sampling_fallback_take_over():
     model = Residual(shared_act=True).eval()
     X, bg = _data(8, 5, seed=110), _data(12, 5, seed=111)
     att = explain(model, X, bg, "logit")
-    assert att.explainer == SHAP_PERMUTATION and not att.exact
+    assert att.explainer == SAMPLED and not att.exact
     assert "DeepExplainer not used" in att.note
     assert att.additivity_gap <= TOL * max(1.0, np.abs(att.outputs).max())
 
 
-def test_scripted_linear_skip_model_gets_exact_shapley_values_from_the_permutation_fallback():
+def test_scripted_linear_skip_model_gets_exact_shapley_values_from_the_sampling_fallback():
     model = LinearSkip().eval()
     scripted = torch.jit.script(model)
     X, bg = _data(10, 5, seed=120), _data(20, 5, seed=121)
     att = explain(scripted, X, bg, "logit")
-    assert att.explainer == SHAP_PERMUTATION and not att.exact
+    assert att.explainer == SAMPLED and not att.exact
     expected = model.effective_weights() * (X.astype(np.float64) - bg.mean(axis=0))
     np.testing.assert_allclose(att.values, expected, atol=1e-5)
 
@@ -332,12 +384,21 @@ def test_scripted_residual_fallback_is_additive_and_ranks_features_like_deepshap
     X, bg = _data(20, 5, seed=130), _data(20, 5, seed=131)
     approx = explain(scripted, X, bg, "logit", seed=3)
     exact = explain(eager, X, bg, "logit")
-    assert approx.explainer == SHAP_PERMUTATION and exact.explainer == SHAP_DEEP
+    assert approx.explainer == SAMPLED and exact.explainer == SHAP_DEEP
     assert approx.additivity_gap <= TOL * max(1.0, np.abs(approx.outputs).max())
     np.testing.assert_allclose(approx.outputs, exact.outputs, atol=1e-5)
     assert approx.base_value == pytest.approx(exact.base_value, abs=1e-5)
     shift = importance_shift(exact, approx)
     assert shift.spearman >= 0.9
+
+
+def test_shap_permutation_explainer_stays_available_on_request():
+    model = LinearSkip().eval()
+    X, bg = _data(4, 5, seed=122), _data(10, 5, seed=123)
+    att = explain(torch.jit.script(model), X, bg, "logit", method="permutation")
+    assert att.explainer == SHAP_PERMUTATION and not att.exact
+    expected = model.effective_weights() * (X.astype(np.float64) - bg.mean(axis=0))
+    np.testing.assert_allclose(att.values, expected, atol=1e-5)
 
 
 def test_permutation_fallback_is_deterministic_with_the_seed_and_restores_numpy_state():
@@ -365,7 +426,7 @@ def test_probability_model_that_is_not_a_chain_is_explained_on_the_logit_scale()
     model = ProbNet().eval()
     X, bg = _data(6, 4, seed=150), _data(10, 4, seed=151)
     att = explain(model, X, bg, "probability")
-    assert att.explainer == SHAP_PERMUTATION
+    assert att.explainer == SAMPLED
     np.testing.assert_allclose(att.outputs, predict_logit(model.net, X, "logit"), atol=1e-4)
     assert att.additivity_gap <= TOL * max(1.0, np.abs(att.outputs).max())
 

@@ -556,7 +556,7 @@ def test_pruning_settings_out_of_range_are_refused():
         (PruneSpec.make("magnitude_layer", 1.0), "ratio 1.0 for the whole model is outside", "at least a little must stay"),
         (PruneSpec.make("magnitude_layer", float("nan")), "ratio nan", "share to remove"),
         (PruneSpec.make("magnitude_layer", 0.5, {"layer9": 0.3}), "names a layer 'layer9' that the model does not have",
-         "Prunable (Linear) layers are: 0, 2"),
+         "Prunable layers are: 0, 2"),  # embeddings and attention projections are prunable layers too
         (PruneSpec.make("magnitude_layer", 0.5, {"0": 1.5}), "for layer '0' is outside", "share to remove"),
         (PruneSpec.make("neuron_l1", 0.5, {"2": 0.5}), "produces the model's scores", "ratio to 0"),
         (PruneSpec.make("bogus", 0.5), "Unknown pruning method 'bogus'", "magnitude_layer"),

@@ -327,10 +327,15 @@ def test_input_pruning_drops_the_least_important_variables_with_all_their_dummie
     result = prune(model, PruneSpec.make("input_features", 0.4), X_reference=X, groups=GROUPS, input_names=INPUT_NAMES)
     assert result.dropped_variables == ("c", "e")  # 0.4 × 5 variables = 2
     assert result.dropped_inputs == ("c=p", "c=q", "e")
+    # a chain loses the columns (their reference values folded into the bias); another network keeps
+    # its weights and is fed the reference values inside: masked, but its interface still shrinks
     assert result.state == (COMPACTED if arch == "chain" else MASKED)
-    # the first layer no longer sees the dropped inputs; the pruned model still takes all 8 columns
-    first = linear_weights(result.masked_module)[0]
-    assert not first[:, [4, 5, 7]].any() and first[:, [0, 1, 2, 3, 6]].all()
+    assert result.input_keep == (0, 1, 2, 3, 6)
+    assert _raw(result.shipped, result.inputs_for(X)).shape == (len(X), 1)
+    if arch == "chain":
+        first = linear_weights(result.masked_module)[0]
+        assert not first[:, [4, 5, 7]].any() and first[:, [0, 1, 2, 3, 6]].all()
+    # the full-interface in-app module ignores the dropped columns
     out = _raw(result.module, X)
     assert torch.allclose(out, _raw(result.masked_module, X), atol=1e-6, rtol=0)
     # changing the dropped columns changes nothing; changing a kept one does
@@ -585,13 +590,18 @@ def test_pruned_model_exports_as_torchscript_and_reloads_identically(data, arch,
     model = _load(ARCHS[arch](), schema)
     result = prune(model, PruneSpec.make(method, 0.5), X_reference=X, groups=schema.groups, input_names=schema.input_names)
     assert result.schema == schema
-    blob = model_to_bytes(result.module, result.schema)
+    blob = model_to_bytes(result.shipped, result.export_schema)
     reloaded = load_model(blob, "pruned.pt")
-    assert reloaded.schema == schema
-    assert reloaded.n_inputs == N_IN
+    if method == "input_features":  # the export reads only the kept variables and says what fills the others
+        assert reloaded.schema.raw_columns == [v for v in schema.raw_columns if v not in result.dropped_variables]
+        assert [d["name"] for d in reloaded.schema.extra["dropped_variables"]] == list(result.dropped_variables)
+        assert reloaded.n_inputs == len(result.input_keep) < N_IN
+    else:
+        assert reloaded.schema == schema
+        assert reloaded.n_inputs == N_IN
     expected = _raw(result.module, X)
-    assert torch.equal(_raw(reloaded.scripted, X), expected)
-    assert torch.equal(_raw(reloaded.module, X), expected)
+    assert torch.equal(_raw(reloaded.scripted, result.inputs_for(X)), expected)
+    assert torch.equal(_raw(reloaded.module, result.inputs_for(X)), expected)
     assert reloaded.n_parameters == result.size.parameters
     assert len(blob) == result.size.file_bytes
 

@@ -448,10 +448,17 @@ def aligned_result(result: Any, fitted: FittedAlignment) -> Any:
     """
     from core.prune.size import measure_size
 
-    module = aligned_module(result.module, fitted)
+    if getattr(result, "input_keep", None) is not None:
+        # Removed input variables: the selector of the kept inputs stays in front, so the shipped
+        # model (everything after it) is the aligned one and still takes only the kept columns.
+        module = nn.Sequential(result.module[0], aligned_module(result.shipped, fitted)).eval()
+        prefix = "1.pruned."
+    else:
+        module = aligned_module(result.module, fitted)
+        prefix = "pruned."
     twin = aligned_module(result.masked_module, fitted) if result.masked_module is not None else None
     return replace(result, module=module, masked_module=twin,
-                   masks={f"pruned.{k}": v for k, v in result.masks.items()},
+                   masks={f"{prefix}{k}": v for k, v in result.masks.items()},
                    size=measure_size(module, result.schema))
 
 

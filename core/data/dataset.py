@@ -112,10 +112,10 @@ class Dataset:
 
 @dataclass
 class _Input:
-    """One raw variable feeding one model input (numeric) or one per category (one-hot)."""
+    """One raw variable feeding one model input (numeric, code) or one per category (one-hot)."""
 
     name: str
-    kind: str  # "numeric" | "categorical"
+    kind: str  # "numeric" | "categorical" (one-hot or a schema ``code``: read as category codes)
     width: int
     read: Callable[[], np.ndarray]  # numeric: float, NaN/±inf where missing; categorical: int32 codes, -1 missing
     spec: FeatureSpec | None = None  # the schema's variable (scaling, categories, training statistics)
@@ -228,6 +228,10 @@ def _fill_matrix(inputs: list[_Input], arrays: list[np.ndarray], gaps: list[bool
                 if gap_in_column:
                     gap = ~np.isfinite(v)
                     chunk[j, gap] = np.nan if fill is None else fill  # ±inf counts as missing too
+            elif inp.spec.kind == "code":  # one input holding the category's position
+                chunk[j] = v
+                if gap_in_column:
+                    chunk[j, v < 0] = np.nan if fill is None else fill
             else:
                 block = chunk[j:j + inp.width]
                 block[:] = 0.0

@@ -5,6 +5,12 @@ raw CSV the bank already has and RiskPrune applies the same one-hot encoding and
 was trained with. The schema also maps each model input back to its original variable, which is
 what lets attributions be grouped by variable (a committee talks about "savings", not about
 "savings=< 100 DM").
+
+Three kinds of variable: ``numeric`` (standardised with the training mean and std),
+``categorical`` (one-hot, one input per category) and ``code`` (one input holding the category's
+position in ``categories`` as a whole number — what entity-embedding models look up). Each
+variable may record a ``reference`` value in raw terms (training mean, most frequent category):
+the value a pruned model feeds in for the variable once it no longer reads it.
 """
 from __future__ import annotations
 
@@ -21,20 +27,25 @@ SCHEMA_FILE = "riskprune_schema.json"
 SCHEMA_FORMAT = "riskprune-schema/1"
 
 
+KINDS = ("numeric", "categorical", "code")
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One raw variable: numeric (standardised with mean/std) or categorical (one-hot).
+    """One raw variable: numeric (standardised with mean/std), categorical (one-hot) or code (integer index).
 
-    ``mode`` is the most frequent training category of a categorical variable (None when the
-    schema predates it); imputation uses it, as it uses ``mean`` for a numeric one.
+    ``mode`` is the most frequent training category of a categorical or code variable (None when the
+    schema predates it); imputation uses it, as it uses ``mean`` for a numeric one. ``reference`` is
+    the raw value a pruned model feeds in once it no longer reads the variable.
     """
 
     name: str
-    kind: str  # "numeric" | "categorical"
+    kind: str  # "numeric" | "categorical" | "code"
     mean: float = 0.0
     std: float = 1.0
     categories: tuple[str, ...] = ()
     mode: str | None = None
+    reference: float | str | None = None  # raw value fed in when the variable is pruned away
 
     def input_names(self) -> list[str]:
         if self.kind == "categorical":
@@ -58,8 +69,15 @@ class FeatureSpec:
         return values.to_numpy(dtype="float64", na_value=np.nan)
 
     def category_codes(self, column: pd.Series) -> np.ndarray:
-        """Positions in ``categories`` (int32), -1 where the value is missing; unseen categories are refused by name."""
-        text = column.astype("string")
+        """Positions in ``categories`` (int32), -1 where the value is missing; unseen categories are refused by name.
+
+        A code variable read from a numeric column matches its whole numbers to the categories
+        ("3.0" is category "3"), so the model sees the code the file holds.
+        """
+        if self.kind == "code" and pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            text = column.map(lambda v: v if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v))).astype("string")
+        else:
+            text = column.astype("string")
         known = set(self.categories)
         unseen = sorted(set(text.dropna().unique()) - known)
         if unseen:
@@ -71,6 +89,23 @@ class FeatureSpec:
                 + (f", e.g. '{self.categories[0]}'" if self.categories else "") + ") or remove those rows.",
             )
         return pd.Categorical(text, categories=list(self.categories)).codes.astype(np.int32)
+
+    def reference_inputs(self) -> np.ndarray | None:
+        """The model inputs this variable becomes at its reference value (None when none is recorded).
+
+        A numeric without a recorded reference uses its training mean (input 0 after scaling).
+        """
+        if self.kind == "numeric":
+            raw = self.mean if self.reference is None else float(self.reference)
+            return np.array([(raw - self.mean) / self.std], dtype=np.float64)
+        if self.reference is None or str(self.reference) not in self.categories:
+            return None
+        pos = self.categories.index(str(self.reference))
+        if self.kind == "code":
+            return np.array([float(pos)])
+        onehot = np.zeros(len(self.categories))
+        onehot[pos] = 1.0
+        return onehot
 
 
 @dataclass(frozen=True)
@@ -95,6 +130,21 @@ class FeatureSchema:
     @property
     def raw_columns(self) -> list[str]:
         return [f.name for f in self.features]
+
+    def without(self, dropped: dict[str, Any]) -> FeatureSchema:
+        """The schema of a model that no longer reads the ``dropped`` variables (name → record).
+
+        The kept variables keep their encodings; each record (how the variable is filled inside
+        the model, its raw reference value and its model-input values) is kept in
+        ``extra["dropped_variables"]`` so the exported file says what it no longer needs.
+        """
+        unknown = [v for v in dropped if v not in self.raw_columns]
+        if unknown:
+            raise DataError(f"The schema has no variable(s) {', '.join(map(repr, unknown))}.", "Drop variables the schema describes.")
+        kept = tuple(f for f in self.features if f.name not in dropped)
+        extra = dict(self.extra)
+        extra["dropped_variables"] = [dict(dropped[f.name], name=f.name) for f in self.features if f.name in dropped]
+        return FeatureSchema(kept, self.target, self.bad_value, self.split_seed, extra)
 
     def to_json(self) -> str:
         payload = {
@@ -121,6 +171,7 @@ class FeatureSchema:
                     std=float(f.get("std", 1.0)),
                     categories=tuple(str(c) for c in f.get("categories", ())),
                     mode=None if f.get("mode") is None else str(f["mode"]),
+                    reference=_reference(f.get("reference")),
                 )
                 for f in payload["features"]
             )
@@ -131,10 +182,15 @@ class FeatureSchema:
                 "the dataset columns by hand.",
             ) from exc
         for f in features:
-            if f.kind not in ("numeric", "categorical"):
+            if f.kind not in KINDS:
                 raise ModelError(
                     f"The embedded schema gives variable '{f.name}' an unknown kind '{f.kind}'.",
-                    "Use 'numeric' or 'categorical'.",
+                    "Use 'numeric', 'categorical' or 'code'.",
+                )
+            if f.kind in ("categorical", "code") and not f.categories:
+                raise ModelError(
+                    f"The embedded schema gives categorical variable '{f.name}' no categories.",
+                    "Re-export the model with the categories it was trained on.",
                 )
             if f.kind == "numeric" and not (np.isfinite(f.std) and f.std > 0):
                 raise ModelError(
@@ -157,20 +213,45 @@ class FeatureSchema:
         target: str | None = None,
         bad_value: str | None = None,
         split_seed: int | None = None,
+        categorical: str = "categorical",
+        codes: list[str] | tuple[str, ...] = (),
     ) -> FeatureSchema:
-        """Learn encodings from training rows: object/category/bool columns become one-hot."""
+        """Learn encodings from training rows and record each variable's reference value.
+
+        Object/category/bool columns become ``categorical`` (one-hot) or, with
+        ``categorical="code"``, ``code`` (one integer input, for embedding models); numeric
+        columns named in ``codes`` (integer codes already) become ``code`` too. References: the
+        training mean of a numeric, the most frequent category of a categorical (ties: the first
+        in sorted order).
+        """
+        if categorical not in ("categorical", "code"):
+            raise DataError(f"Unknown categorical encoding '{categorical}'.", "Use 'categorical' (one-hot) or 'code'.")
         specs = []
         for col in columns:
             s = frame[col]
-            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+            if numeric and col not in codes:
                 std = float(s.std(ddof=0))
-                specs.append(FeatureSpec(col, "numeric", float(s.mean()), std if std > 0 else 1.0))
+                mean = float(s.mean())
+                specs.append(FeatureSpec(col, "numeric", mean, std if std > 0 else 1.0, reference=mean))
             else:
-                text = s.dropna().astype(str)
-                cats = tuple(sorted(text.unique()))
+                text = s.dropna()
+                if numeric and not np.all(np.mod(text.to_numpy(dtype="float64"), 1) == 0):
+                    raise DataError(f"Column '{col}' is to hold integer codes but has fractional values.",
+                                    "Treat it as numeric, or recode it as whole numbers 0, 1, 2, …")
+                text = text.map(lambda v: str(int(v)) if isinstance(v, float) and float(v).is_integer() else str(v)) \
+                    if numeric else text.astype(str)
+                if numeric:  # integer codes already: category k sits at position k, so the model sees the same code
+                    values = {int(float(v)) for v in text}
+                    if values and min(values) < 0:
+                        raise DataError(f"Column '{col}' holds negative codes.", "Codes must be whole numbers 0, 1, 2, …")
+                    cats = tuple(str(c) for c in range(max(values) + 1)) if values else ()
+                else:
+                    cats = tuple(sorted(text.unique()))
                 counts = text.value_counts()
-                mode = str(min(counts.index[counts == counts.max()])) if len(counts) else None  # ties: first in sort order
-                specs.append(FeatureSpec(col, "categorical", categories=cats, mode=mode))
+                top = max(cats, key=lambda c: (int(counts.get(c, 0)), -cats.index(c))) if cats else None
+                kind = "code" if (numeric or categorical == "code") else "categorical"
+                specs.append(FeatureSpec(col, kind, categories=cats, mode=top, reference=top))
         return cls(tuple(specs), target, bad_value, split_seed)
 
     def check_columns(self, columns) -> None:
@@ -213,7 +294,18 @@ class FeatureSchema:
                         f"Column '{f.name}' has {n_bad} missing value(s).",
                         "Fill them with one of the categories the model knows or remove the rows.",
                     )
-                X[:, j:j + f.width] = 0.0
-                X[np.arange(len(frame)), j + codes] = 1.0
+                if f.kind == "code":
+                    X[:, j] = codes
+                else:
+                    X[:, j:j + f.width] = 0.0
+                    X[np.arange(len(frame)), j + codes] = 1.0
             j += f.width
         return X
+
+
+def _reference(value: Any) -> float | str | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return str(value)

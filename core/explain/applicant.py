@@ -85,7 +85,10 @@ def compare_applicant(
     check_same_sample(original, pruned)
     pos = original.position(row)
     x = original.inputs[pos] if original.inputs is not None else np.full(original.n_features, np.nan)
-    if groups is not None:
+    if original.level == "variable":  # explained per variable already: raw values when given
+        values = [raw.get(name, "") if raw is not None else "" for name in original.feature_names]
+        o, p = original, pruned
+    elif groups is not None:
         values = _variable_values(x, original.feature_names, groups, raw)
         o, p = original.grouped(groups), pruned.grouped(groups)
     else:
@@ -93,7 +96,7 @@ def compare_applicant(
         o, p = original, pruned
     table = pd.DataFrame({
         o.level: list(o.feature_names),
-        "value": pd.Series(values, dtype=object if groups is not None else np.float64),
+        "value": pd.Series(values, dtype=object if (groups is not None or original.level == "variable") else np.float64),
         "shap_original": o.values[pos],
         "shap_pruned": p.values[pos],
     })

@@ -6,36 +6,52 @@ log-odds. Which explainer runs (the result always says which, and whether its va
      (``core.explain.deepshap``), fast enough to follow the pruning slider;
   2. ``shap.DeepExplainer`` for other eager graphs built from layers it hooks, accepted only if its
      values add up to the model output;
-  3. ``shap.PermutationExplainer`` on the log-odds function for anything else: model-agnostic,
-     additive, seeded, but a sampling estimate, so ``exact`` is False.
+  3. ``sampled-shapley`` for anything else — embeddings, attention, residual streams, TorchScript
+     uploads: interventional Shapley values of each variable on the raw columns by stratified
+     permutation sampling (``core.explain.sampling``), additive exactly, seeded, with a standard
+     error per value; ``exact`` is False and ``error_bound`` gives the largest 95 % half-width.
+``shap.PermutationExplainer`` stays available as ``method="permutation"`` (a reference, slower).
+Results are cached by the model's weights, the rows and the settings (``CACHE_ENTRIES``).
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from torch import nn
 
 from core.errors import ExplainError
 from core.explain.deepshap import DEFAULT_MAX_CHUNK_BYTES, UnsupportedNetwork, deepshap
 from core.explain.explainers import NotApplicable, fast_chain, shap_deep, shap_permutation
 from core.explain.sample import DEFAULT_BACKGROUND, ExplainSample
+from core.explain.sampling import DEFAULT_BUDGET_MACS, sampled_shapley, variable_codes, walks_for
+from core.hashing import digest
+from core.model.cost import counted_multiply_adds
 from core.model.loading import LoadedModel
-from core.model.outputs import OUTPUT_KINDS, raw_outputs
+from core.model.outputs import OUTPUT_KINDS, predict_logit, raw_outputs
+from core.model.serialization import module_hash
 from core.progress import Progress
 
 FAST_PATH = "fast-deepshap"
 SHAP_DEEP = "shap.DeepExplainer"
 SHAP_PERMUTATION = "shap.PermutationExplainer"
+SAMPLED = "sampled-shapley"
 EXPLAINER_LABELS = {
     FAST_PATH: "exact DeepSHAP (batched rescale rule, same values as shap.DeepExplainer)",
     SHAP_DEEP: "exact DeepSHAP (shap.DeepExplainer)",
     SHAP_PERMUTATION: "Shapley values estimated by shap.PermutationExplainer (sampled permutations)",
+    SAMPLED: "Shapley values of each variable on the raw columns, estimated by stratified permutation sampling",
 }
-EXPLAINERS = ("auto", "fast", "deep", "permutation")
+EXPLAINERS = ("auto", "fast", "deep", "sampled", "permutation")
+CACHE_ENTRIES = 16
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -51,6 +67,8 @@ class Attributions:
     Additive: ``values[r].sum() == outputs[r] - base_value`` (to float rounding). ``exact`` is
     True for DeepSHAP values (fast path or shap.DeepExplainer), False for sampled estimates.
     ``inputs`` are the explained rows' model inputs (feature level only; None once grouped).
+    Sampled values carry ``standard_errors`` (same shape as ``values``) and ``error_bound``, the
+    largest 95 % half-width; a model explained per variable directly has ``level`` "variable".
     """
 
     values: np.ndarray
@@ -64,11 +82,14 @@ class Attributions:
     inputs: np.ndarray | None = None
     level: str = "feature"
     note: str = ""
+    standard_errors: np.ndarray | None = None
+    error_bound: float | None = None
 
     def __post_init__(self) -> None:
         """Own read-only copies: cached results are shared, so nobody may edit them in place."""
-        dtypes = {"values": np.float64, "outputs": np.float64, "row_index": np.int64, "background_index": np.int64}
-        for name in ("values", "outputs", "row_index", "background_index", "inputs"):
+        dtypes = {"values": np.float64, "outputs": np.float64, "row_index": np.int64, "background_index": np.int64,
+                  "standard_errors": np.float64}
+        for name in ("values", "outputs", "row_index", "background_index", "inputs", "standard_errors"):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -124,6 +145,8 @@ class Attributions:
             groups = list(self.feature_names)
         groups = [str(g) for g in groups]
         if self.level != "feature":
+            if list(dict.fromkeys(groups)) == list(self.feature_names):
+                return self  # explained per variable already (sampled on the raw columns)
             raise ExplainError("These attributions are already grouped by variable.", "Group the feature-level attributions.")
         if len(groups) != self.n_features:
             raise ExplainError(
@@ -134,7 +157,14 @@ class Attributions:
         summed = np.zeros((self.n_rows, len(names)), dtype=np.float64)
         for j in range(self.n_features):  # column by column: sums in input order, deterministic
             summed[:, codes[j]] += self.values[:, j]
-        return replace(self, values=summed, feature_names=tuple(names), inputs=None, level="variable")
+        errors = None
+        if self.standard_errors is not None:  # independent-error bound on a sum: root of summed variances
+            var = np.zeros_like(summed)
+            for j in range(self.n_features):
+                var[:, codes[j]] += self.standard_errors[:, j] ** 2
+            errors = np.sqrt(var)
+        return replace(self, values=summed, feature_names=tuple(names), inputs=None, level="variable",
+                       standard_errors=errors)
 
     def mean_abs(self) -> pd.Series:
         """Global importance: mean |φ| per feature (or variable) over the explained rows."""
@@ -155,15 +185,8 @@ class Attributions:
 
 
 def group_codes(groups: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    names: list[str] = []
-    index: dict[str, int] = {}
-    codes = np.empty(len(groups), dtype=np.int64)
-    for j, g in enumerate(groups):
-        if g not in index:
-            index[g] = len(names)
-            names.append(g)
-        codes[j] = index[g]
-    return names, codes
+    """Variable names in first-appearance order and each input's variable index."""
+    return variable_codes(groups, len(groups))
 
 
 def _as_matrix(a: Any, what: str) -> np.ndarray:
@@ -215,15 +238,57 @@ def explain(
     max_evals: int | None = None,
     progress: Progress | None = None,
     max_chunk_bytes: int = DEFAULT_MAX_CHUNK_BYTES,
+    groups: Sequence[str] | None = None,
+    budget_macs: float = DEFAULT_BUDGET_MACS,
+    cache: bool = True,
 ) -> Attributions:
     """Attributions of log(P(bad)/P(good)) for rows ``X`` against ``background``; never mutates the model.
 
-    ``method``: "auto" (fast path, else shap.DeepExplainer, else shap.PermutationExplainer),
-    or force one of "fast", "deep", "permutation" (ExplainError if it cannot run).
+    ``method``: "auto" (fast path, else shap.DeepExplainer for eager graphs it can hook, else
+    sampled Shapley values on the raw columns), or force one of "fast", "deep", "sampled",
+    "permutation" (shap.PermutationExplainer; ExplainError if a forced one cannot run).
     ``precision`` applies to the fast path (see ``core.deepshap``); ``seed`` and ``max_evals``
-    to the permutation fallback; ``progress(done, total, what)`` is called as rows complete.
+    to the sampling explainers; ``groups`` (the variable of each input) makes the sampler switch
+    a variable's inputs together — results are per variable when a variable has several inputs;
+    ``budget_macs`` caps what the sampler may spend (in counted multiply-adds);
+    ``progress(done, total, what)`` is called as rows complete; ``cache`` False recomputes (timing).
     """
     module = model.module if isinstance(model, LoadedModel) else model
+    key = None if not cache else _cache_key(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,
+                     max_evals, groups, budget_macs)
+    if key is not None:
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+            if hit is not None:
+                _CACHE.move_to_end(key)
+                return hit
+    result = _explain(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,
+                      max_evals, progress, max_chunk_bytes, groups, budget_macs)
+    if key is not None:
+        with _CACHE_LOCK:
+            _CACHE[key] = result
+            while len(_CACHE) > CACHE_ENTRIES:
+                _CACHE.popitem(last=False)
+    return result
+
+
+def _cache_key(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,
+               max_evals, groups, budget_macs) -> str | None:
+    """Identity of an explanation: the model's class, code and weights, the rows and every setting."""
+    try:
+        code = getattr(module, "code", "") if isinstance(module, torch.jit.ScriptModule) else ""
+        parts = [type(module).__name__, str(code), module_hash(module), np.asarray(X), np.asarray(background),
+                 repr((kind, None if feature_names is None else tuple(map(str, feature_names)), method, precision, int(seed),
+                       max_evals, None if groups is None else tuple(map(str, groups)), float(budget_macs))),
+                 np.asarray(row_index if row_index is not None else [], dtype=np.int64),
+                 np.asarray(background_index if background_index is not None else [], dtype=np.int64)]
+        return digest(parts)
+    except Exception:  # an unhashable model simply is not cached
+        return None
+
+
+def _explain(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,
+             max_evals, progress, max_chunk_bytes, groups, budget_macs) -> Attributions:
     if method not in EXPLAINERS:
         raise ExplainError(f"Unknown attribution method '{method}'.", f"Use one of {', '.join(EXPLAINERS)}.")
     X = _as_matrix(X, "rows to explain")
@@ -270,9 +335,57 @@ def explain(
             reasons.append(f"DeepExplainer not used: {exc}")
         else:
             return Attributions(phi, base, f_x, SHAP_DEEP, True, note="; ".join(reasons), **common)
-    phi, f_x, base, evals = shap_permutation(module, X, background, kind, seed, max_evals, progress)
-    reasons.append(f"{evals} model evaluations per row, seed {seed}")
-    return Attributions(phi, base, f_x, SHAP_PERMUTATION, False, note="; ".join(reasons), **common)
+    if method == "permutation":
+        phi, f_x, base, evals = shap_permutation(module, X, background, kind, seed, max_evals, progress)
+        reasons.append(f"{evals} model evaluations per row, seed {seed}")
+        return Attributions(phi, base, f_x, SHAP_PERMUTATION, False, note="; ".join(reasons), **common)
+    return _sampled(module, X, background, kind, names, groups, seed, max_evals, budget_macs, progress, reasons, common)
+
+
+def _sampled(module, X, background, kind, names, groups, seed, max_evals, budget_macs, progress, reasons, common) -> Attributions:
+    """Stratified permutation-sampling Shapley values per variable (``core.explain.sampling``)."""
+    m = X.shape[1]
+    if groups is not None and len(groups) != m:
+        raise ExplainError(f"{len(groups)} groups were given for {m} inputs.", "Pass the variable of each model input.")
+    variables, codes = variable_codes(groups if groups is not None else names, m)
+    per_variable = len(variables) < m
+    macs = counted_multiply_adds(module, X[:1]) if len(X) else None
+    per_row, orders = walks_for(len(X), len(background), len(variables), macs, budget_macs)
+    if max_evals:  # a caller asking for at least this many model rows per applicant
+        wanted = -(-int(max_evals) // max(len(variables) - 1, 1))
+        if wanted >= 2 * len(background):
+            per_row, orders = len(background), 2
+        elif wanted > per_row * orders:
+            per_row, orders = min(len(background), wanted), 1
+
+    def logit(Z: np.ndarray) -> np.ndarray:
+        return predict_logit(module, np.asarray(Z, dtype=np.float32), kind)
+
+    try:
+        est = sampled_shapley(logit, X, background, groups if groups is not None else names, seed=seed,
+                              background_per_row=per_row, orders=orders, progress=progress)
+    except Exception as exc:
+        raise ExplainError(
+            f"The model could not be explained ({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}).",
+            "Check that the model scores these rows without errors.",
+        ) from exc
+    bound = est.max_half_width
+    reasons.append(
+        f"{est.walks_per_row} walks per applicant ({est.background_per_row} of {len(background)} background rows × "
+        f"{est.walks_per_row // max(est.background_per_row, 1)} "
+        f"{'antithetic orders' if est.walks_per_row > est.background_per_row else 'random order'}), "
+        f"{est.model_rows:,} model rows, seed {seed}; "
+        f"error bound ±{bound:.2g} on the log-odds (95 %, largest over applicants and variables; mean ±{est.mean_half_width:.2g})"
+        + ("; base value from all background rows, values made additive by the variance-weighted correction"
+           if est.corrected else "")
+    )
+    note = "; ".join(reasons)
+    if per_variable:
+        common = dict(common, feature_names=tuple(variables), inputs=None)
+        return Attributions(est.values, est.base_value, est.outputs, SAMPLED, False, note=note, level="variable",
+                            standard_errors=est.standard_errors, error_bound=bound, **common)
+    return Attributions(est.values, est.base_value, est.outputs, SAMPLED, False, note=note,
+                        standard_errors=est.standard_errors, error_bound=bound, **common)
 
 
 def explain_rows(

@@ -8,7 +8,7 @@ forward/backward pass per explained row through PyTorch hooks, which costs 1–2
 the sample model: far too slow to follow a pruning slider.
 
 For a chain ``affine → activation → affine → … → affine`` the same quantity is a product of
-matrices: every affine stretch (Linear, BatchNorm1d in eval mode, Dropout in eval mode, Identity)
+matrices: every affine stretch (Linear, BatchNorm1d in eval mode, Standardize, Dropout in eval mode, Identity)
 has one Jacobian shared by all pairs, and every activation contributes a diagonal multiplier per
 pair. So the forward pass runs once for the explained rows and once for the background (not once
 per pair), and the multipliers are back-propagated for all pairs at once with batched torch ops,
@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.model.layers import SelectInputs
+from core.model.layers import SelectInputs, Standardize
 from core.progress import Progress, report
 
 NEAR_ZERO = 1e-6  # shap's threshold on |Δin| below which the gradient replaces Δout/Δin
@@ -171,6 +171,10 @@ def build_chain(module: nn.Module, kind: str) -> Chain:
             bs = None if layer.bias is None else layer.bias.detach()
             steps.append((False, lambda h, rm=rm, rv=rv, wt=wt, bs=bs, eps=layer.eps: F.batch_norm(h, rm, rv, wt, bs, False, 0.0, eps)))
             jac = torch.diag(scale) if jac is None else scale[:, None] * jac
+        elif isinstance(layer, Standardize):  # (x − shift) / scale per input: Jacobian diag(1 / scale)
+            slope = 1.0 / layer.scale.detach().to(torch.float64)
+            steps.append((False, layer))
+            jac = torch.diag(slope) if jac is None else slope[:, None] * jac
         elif isinstance(layer, SelectInputs):
             if n_inputs is not None:
                 raise UnsupportedNetwork(f"layer {i} selects inputs after the first layer")

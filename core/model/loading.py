@@ -12,6 +12,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,7 +21,8 @@ from core.errors import ModelError
 from core.files import check_upload_size
 from core.formatting import size_and_limit
 from core.hashing import sha256_hex
-from core.model.eager import LAYER_BUILDERS, rebuild_eager, structural_output_hint
+from core.model.eager import LAYER_BUILDERS, elementwise_candidate, rebuild_eager, structural_output_hint
+from core.model.graph import kind_of
 
 MAX_MODEL_BYTES = 100 * 1024 * 1024
 _ALLOWED_OP_NAMESPACES = {"aten", "prim"}
@@ -41,12 +43,18 @@ class LayerInfo:
 
 @dataclass
 class LoadedModel:
-    """An uploaded model: the scripted original (never mutated) and, when possible, an eager twin."""
+    """An uploaded model: the scripted original (never mutated) and, when possible, an eager twin.
+
+    ``n_inputs`` is known before any data only from the embedded schema or, for a plain chain, from
+    the width its verified twin ran at; otherwise it is ``None`` until ``core.model.twins.bind_rows``
+    probes the model on the dataset's selected columns. ``twin_kind`` says which twin ``eager`` is
+    (``core.model.twins``): "chain", "graph", "eager" or "" for none.
+    """
 
     scripted: torch.jit.ScriptModule
-    eager: nn.Sequential | None
+    eager: nn.Module | None
     schema: FeatureSchema | None
-    n_inputs: int
+    n_inputs: int | None
     layers: tuple[LayerInfo, ...]
     file_bytes: int
     content_hash: str
@@ -54,11 +62,23 @@ class LoadedModel:
     structure_note: str = ""
     output_hint: str | None = None
     extra_files: dict[str, str] = field(default_factory=dict)
+    twin_kind: str = ""
+    example_rows: np.ndarray | None = field(default=None, repr=False)  # a few real rows, set when bound
 
     @property
     def module(self) -> nn.Module:
-        """The module computations run on: the eager twin when there is one."""
-        return self.eager if self.eager is not None else self.scripted
+        """The module computations run on: the chain twin when there is one, else the scripted model.
+
+        A graph twin re-executes the TorchScript graph node by node in Python: exact, but far slower
+        than the scripted model, so it is kept for what needs an eager module (DepGraph) only.
+        """
+        if self.eager is not None and self.twin_kind in ("chain", ""):
+            return self.eager
+        return self.scripted
+
+    @property
+    def is_chain(self) -> bool:
+        return self.eager is not None and self.twin_kind in ("chain", "")
 
     @property
     def n_parameters(self) -> int:
@@ -178,20 +198,25 @@ def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_B
     scripted.eval()
     schema = FeatureSchema.from_json(extra[SCHEMA_FILE]) if extra[SCHEMA_FILE] else None
     layers = describe_layers(scripted)
-    linears = [l for l in layers if l.kind == "Linear"]
-    if not linears:
+    if not any(l.kind in _WEIGHT_KINDS for l in layers):
         raise ModelError(
-            "The model has no Linear layer, so there is nothing RiskPrune can prune.",
-            "RiskPrune prunes fully connected (nn.Linear) networks such as tabular MLPs.",
+            "The model has no Linear layer, no Embedding and no attention layer, so there is nothing RiskPrune can prune.",
+            "RiskPrune prunes tabular networks (MLPs, embedding models, transformers) built from nn.Linear, "
+            "nn.Embedding and nn.MultiheadAttention layers.",
         )
-    n_inputs = _input_width(scripted, int(linears[0].in_features or 0))
-    if schema is not None and len(schema.input_names) != n_inputs:
-        raise ModelError(
-            f"The embedded schema describes {len(schema.input_names)} inputs but the first layer "
-            f"takes {n_inputs}.",
-            "Re-export the model with the schema it was trained with.",
-        )
-    eager, note = rebuild_eager(scripted, n_inputs)
+    n_inputs = len(schema.input_names) if schema is not None else None
+    eager, note, hint = None, "no eager twin yet: the model is checked on the data's rows when it is bound", None
+    width = _chain_width(scripted)
+    if width is not None and not _may_loop(scripted):
+        eager, note = rebuild_eager(scripted, width)
+        hint = structural_output_hint(eager)
+        if eager is not None:
+            if n_inputs is not None and n_inputs != width:
+                raise ModelError(
+                    f"The embedded schema describes {n_inputs} inputs but the model runs on {width}.",
+                    "Re-export the model with the schema it was trained with.",
+                )
+            n_inputs = width
     return LoadedModel(
         scripted=scripted,
         eager=eager,
@@ -202,31 +227,86 @@ def load_model(data: bytes, name: str = "model.pt", max_bytes: int = MAX_MODEL_B
         content_hash=sha256_hex(data),
         name=name,
         structure_note=note,
-        output_hint=structural_output_hint(eager),
+        output_hint=hint,
+        twin_kind="chain" if eager is not None else "",
     )
 
 
-def _input_width(scripted: nn.Module, first_linear_in: int) -> int:
-    """Width of the model's input: the first Linear's, unless an input selector (left by
-    input-feature pruning) sits in front of it and keeps the original interface."""
+_WEIGHT_KINDS = ("Linear", "NonDynamicallyQuantizableLinear", "Embedding", "MultiheadAttention")
+
+
+def _chain_width(scripted: nn.Module) -> int | None:
+    """The width a plain chain would take: its input selector's, else its first Linear's.
+
+    Only a candidate: the chain twin is accepted once the model really runs at that width
+    (``rebuild_eager`` verifies it on random rows), so the width is probed, not assumed.
+    """
     for module in scripted.modules():
-        kind = getattr(module, "original_name", type(module).__name__)
-        if kind == "Linear":
-            break
+        if list(module.children()):
+            continue
+        kind = kind_of(module)
+        if kind not in LAYER_BUILDERS:
+            if elementwise_candidate(module):  # preprocessing in front, e.g. (x − mean) / std
+                continue
+            return None
         if kind == "SelectInputs":
             return int(module.n_inputs)
-    return first_linear_in
+        if kind == "Linear":
+            return int(module.weight.shape[1])
+    return None
+
+
+def _may_loop(scripted: nn.Module) -> bool:
+    """True when a forward pass could run unboundedly (a loop in any container's code).
+
+    Such a model is only ever run first in the time-limited child process of ``core.model.probe``.
+    """
+    for module in scripted.modules():
+        if not list(module.children()):
+            continue
+        try:
+            graph = module._c._get_method("forward").graph
+        except (RuntimeError, AttributeError):
+            continue
+        if _graph_has(graph, ("prim::Loop", "prim::CallFunction")):
+            return True
+    return False
+
+
+def _graph_has(block, kinds: tuple[str, ...]) -> bool:
+    for node in block.nodes():
+        if node.kind() in kinds:
+            return True
+        if any(_graph_has(b, kinds) for b in node.blocks()):
+            return True
+    return False
+
+
+_DESCRIBED = set(LAYER_BUILDERS) | {"Linear", "NonDynamicallyQuantizableLinear", "Embedding", "LayerNorm",
+                                    "MultiheadAttention", "TransformerEncoderLayer", "PReLU"}
 
 
 def describe_layers(module: nn.Module) -> list[LayerInfo]:
+    """Standard layers in module order (custom modules are described by the layers inside them).
+
+    ``in_features``/``out_features`` are a Linear's matrix sides and an Embedding's (codes,
+    dimensions); parameters count the layer's own tensors (a TransformerEncoderLayer's are listed
+    under its attention, feed-forward and norm layers).
+    """
     out = []
     for name, m in module.named_modules():
-        kind = getattr(m, "original_name", type(m).__name__)
-        if kind in LAYER_BUILDERS or kind == "Linear":
-            weight = getattr(m, "weight", None)
-            in_f = out_f = None
-            if kind == "Linear" and weight is not None:
-                out_f, in_f = int(weight.shape[0]), int(weight.shape[1])
-            n_params = sum(int(p.numel()) for p in m.parameters(recurse=False))
-            out.append(LayerInfo(name or "(root)", kind, in_f, out_f, n_params))
+        kind = kind_of(m)
+        if kind not in _DESCRIBED:
+            continue
+        weight = getattr(m, "weight", None)
+        in_f = out_f = None
+        if kind in ("Linear", "NonDynamicallyQuantizableLinear") and weight is not None:
+            out_f, in_f = int(weight.shape[0]), int(weight.shape[1])
+        elif kind == "Embedding" and weight is not None:
+            in_f, out_f = int(weight.shape[0]), int(weight.shape[1])
+        elif kind == "MultiheadAttention":
+            w = getattr(m, "in_proj_weight", None)
+            in_f = out_f = int(getattr(m, "embed_dim", w.shape[1] if w is not None else 0))
+        n_params = sum(int(p.numel()) for p in m.parameters(recurse=False))
+        out.append(LayerInfo(name or "(root)", kind, in_f, out_f, n_params))
     return out

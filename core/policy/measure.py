@@ -31,6 +31,7 @@ from core.hashing import digest
 from core.metrics.calibration import expected_calibration_error
 from core.metrics.comparison import compare
 from core.metrics.decisions import CutoffChoice, DecisionRule, decline
+from core.model.eager import PER_INPUT_KINDS
 from core.model.layers import SelectInputs
 from core.model.outputs import predict_pbad
 from core.policy.criteria import DELTA, METRICS, NEEDS_OOT, NEEDS_SEGMENTS, Policy, format_value
@@ -67,27 +68,42 @@ def inputs_used(module: nn.Module, n_inputs: int) -> np.ndarray:
 
     An input-selector layer (left by input compaction) maps the first Linear's columns back to
     the model's inputs; per-input layers ahead of the first Linear (e.g. a BatchNorm1d on the raw
-    inputs) do not mix inputs, so they do not change the answer.
+    inputs) do not mix inputs, so they do not change the answer. When anything else comes first
+    (an embedding lookup, attention, a custom module) or the first Linear does not read the inputs
+    themselves, the weights cannot tell, and every input counts as used.
     """
+    everything = np.ones(int(n_inputs), dtype=bool)
     used = np.zeros(int(n_inputs), dtype=bool)
     select: np.ndarray | None = None
     for m in _leaves(module):
-        if isinstance(m, SelectInputs) or getattr(m, "original_name", "") == "SelectInputs":
+        kind = getattr(m, "original_name", type(m).__name__)
+        if isinstance(m, SelectInputs) or kind == "SelectInputs":
             select = m.index.detach().cpu().numpy().astype(np.int64)
         elif is_linear(m):
             cols = (m.weight.detach() != 0).any(dim=0).cpu().numpy()
+            if len(cols) != (int(n_inputs) if select is None else len(select)):
+                return everything
             if select is None:
                 used[: len(cols)] = cols
             else:
                 used[select[cols]] = True
             return used
-    return np.ones(int(n_inputs), dtype=bool)  # no Linear layer found: assume every input is used
+        elif kind not in PER_INPUT_KINDS:
+            return everything
+    return everything  # no Linear layer found: assume every input is used
 
 
 def variables_used(result: PruneResult, groups: Sequence[str], n_inputs: int) -> int:
-    """How many input variables (one-hot dummies count as their variable) the pruned model still reads."""
+    """How many input variables (one-hot dummies count as their variable) the pruned model still reads.
+
+    An input no longer in the model's interface (``PruneResult.input_keep``) is not read, whatever the architecture.
+    """
     module = result.masked_module if result.masked_module is not None else result.module
     used = inputs_used(module, n_inputs)
+    if result.input_keep is not None:
+        kept = np.zeros(int(n_inputs), dtype=bool)
+        kept[list(result.input_keep)] = True
+        used &= kept
     return len({g for g, u in zip(groups, used) if u})
 
 

@@ -118,4 +118,5 @@ def fine_tune(
         "loss_history": [round(v, 6) for v in history], "seconds": round(time.perf_counter() - started, 3),
     }
     twin = None if result.state == COMPACTED else module
-    return replace(result, module=module, masked_module=twin, fine_tuned=info, size=measure_size(module, result.schema))
+    tuned = replace(result, module=module, masked_module=twin, fine_tuned=info)
+    return replace(tuned, size=measure_size(tuned.shipped, tuned.export_schema, tuned.inputs_for(X[:1])))

@@ -46,6 +46,35 @@ def neuron_importance(leaves: list[nn.Module], layer: PrunableLayer, p: int, gra
     return lin.weight.detach().abs().pow(p).sum(dim=1)
 
 
+def row_norms(weight: torch.Tensor, p: int) -> torch.Tensor:
+    """Lp mass of each output unit's incoming weights: a neuron's importance when only its own
+    layer is known (no dependency graph to find its consumers)."""
+    return weight.detach().abs().pow(p).sum(dim=1)
+
+
+def column_norms(weight: torch.Tensor, p: int) -> torch.Tensor:
+    """Lp mass of each column: an embedding dimension's importance across all codes."""
+    return weight.detach().abs().pow(p).sum(dim=0)
+
+
+def head_importance(mha: nn.Module, p: int) -> torch.Tensor:
+    """Lp mass of each attention head's slice of the q/k/v projections and of the output projection
+    (a magnitude proxy for the head importance of Michel et al. 2019)."""
+    embed, n_heads = int(mha.embed_dim), int(mha.num_heads)
+    head_dim = embed // n_heads
+    if getattr(mha, "in_proj_weight", None) is not None:
+        qkv = [mha.in_proj_weight.detach()[k * embed:(k + 1) * embed] for k in range(3)]
+    else:
+        qkv = [getattr(mha, f"{part}_proj_weight").detach() for part in ("q", "k", "v")]
+    out = mha.out_proj.weight.detach()
+    scores = []
+    for h in range(n_heads):
+        rows = slice(h * head_dim, (h + 1) * head_dim)
+        mass = sum(float(w[rows].abs().pow(p).sum()) for w in qkv) + float(out[:, rows].abs().pow(p).sum())
+        scores.append(mass)
+    return torch.tensor(scores, dtype=torch.float64)
+
+
 def input_importance(model: LoadedModel, X_reference: np.ndarray | None, groups: Sequence[str] | None) -> tuple[list[str], np.ndarray]:
     """Importance of each input variable: first-layer weight norm × the input's spread in the data.
 
@@ -53,7 +82,7 @@ def input_importance(model: LoadedModel, X_reference: np.ndarray | None, groups:
     rare dummy) matters little. One-hot dummies of one variable are pooled (root of summed
     squares), because a data source is bought and monitored per variable, not per category.
     """
-    first = prunable_layers(model)[0]
+    first = [l for l in prunable_layers(model) if l.kind == "Linear"][0]
     if X_reference is not None and (np.ndim(X_reference) != 2 or np.shape(X_reference)[1] != model.n_inputs):
         raise SpecError(
             f"The reference rows have shape {np.shape(X_reference)}, but the model takes {model.n_inputs} inputs.",
@@ -79,7 +108,7 @@ def first_layer_inputs(model: LoadedModel, first: PrunableLayer, X: np.ndarray) 
     Only a verified chain can be cut at the first Linear; other networks use the raw rows.
     """
     X64 = np.asarray(X, dtype=np.float64)
-    if model.eager is None or first.leaf_index == 0:
+    if not model.is_chain or first.leaf_index == 0:
         return X64
     with torch.inference_mode():
         h = model.eager[:first.leaf_index].eval()(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)))

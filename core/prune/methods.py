@@ -10,7 +10,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import SpecError
-from core.prune.algorithms import Cut, Reference, input_variables, magnitude_global, magnitude_layerwise, neurons, random_layerwise
+from core.prune import depgraph
+from core.prune.algorithms import (
+    Cut,
+    Reference,
+    attention_heads,
+    input_variables,
+    magnitude_global,
+    magnitude_layerwise,
+    random_layerwise,
+    structured,
+)
 
 if TYPE_CHECKING:
     from core.model.loading import LoadedModel
@@ -18,6 +28,7 @@ if TYPE_CHECKING:
     from core.prune.structure import PrunableLayer
 
 WEIGHTS, NEURONS, INPUT_VARIABLES = "weights", "hidden neurons", "input variables"
+HEADS, EMBEDDING_DIMENSIONS = "attention heads", "embedding dimensions"
 Procedure = Callable[["LoadedModel", "PruneSpec", "list[PrunableLayer]", Reference], Cut]
 
 
@@ -26,8 +37,10 @@ class PruningMethod:
     """One way of pruning, as the user and every caller see it.
 
     ``unit`` is what the ratio is a share of: weights (unstructured: zeros in place), hidden
-    neurons of each layer, or input variables of the model (structured: removed where the
-    network allows). Per-layer ratios apply to weights and neurons, not to inputs.
+    neurons of each layer (including transformer feed-forward units and residual-coupled
+    channels), attention heads of each attention layer, dimensions of each embedding table, or
+    input variables of the model (structured: removed where the network allows). Per-layer ratios
+    apply to everything but inputs.
     """
 
     key: str
@@ -48,6 +61,10 @@ class PruningMethod:
     def removes_neurons(self) -> bool:
         return self.unit == NEURONS
 
+    @property
+    def unstructured(self) -> bool:
+        return self.unit == WEIGHTS
+
 
 REGISTRY: dict[str, PruningMethod] = {}
 
@@ -60,10 +77,14 @@ def register(method: PruningMethod) -> PruningMethod:
 MAGNITUDE_LAYER = register(PruningMethod("magnitude_layer", "Magnitude, layer by layer (unstructured)", WEIGHTS, magnitude_layerwise)).key
 MAGNITUDE_GLOBAL = register(PruningMethod("magnitude_global", "Magnitude, global (unstructured)", WEIGHTS, magnitude_global)).key
 RANDOM = register(PruningMethod("random", "Random weights (baseline)", WEIGHTS, random_layerwise)).key
-NEURON_L1 = register(PruningMethod("neuron_l1", "Neurons by L1 norm (structured)", NEURONS, neurons(1))).key
-NEURON_L2 = register(PruningMethod("neuron_l2", "Neurons by L2 norm (structured)", NEURONS, neurons(2))).key
+NEURON_L1 = register(PruningMethod("neuron_l1", "Neurons by L1 norm (structured)", NEURONS, structured(depgraph.NEURONS, 1))).key
+NEURON_L2 = register(PruningMethod("neuron_l2", "Neurons by L2 norm (structured)", NEURONS, structured(depgraph.NEURONS, 2))).key
 INPUT_FEATURES = register(PruningMethod("input_features", "Input variables (structured)", INPUT_VARIABLES, input_variables,
                                         uses_reference_rows=True)).key
+ATTENTION_HEADS = register(PruningMethod("attention_heads", "Attention heads by L2 norm (structured)", HEADS,
+                                         attention_heads(2))).key
+EMBEDDING_DIMS = register(PruningMethod("embedding_dims", "Embedding dimensions by L2 norm (structured)", EMBEDDING_DIMENSIONS,
+                                        structured(depgraph.EMBEDDING_DIMS, 2))).key
 
 
 def method_keys() -> tuple[str, ...]:

@@ -8,7 +8,6 @@ import pandas as pd
 from core.errors import SpecError
 from core.metrics.comparison import risk_metrics
 from core.model.loading import LoadedModel
-from core.model.outputs import predict_pbad
 from core.progress import Progress, report
 from core.prune.methods import get_method
 from core.prune.pruner import prune
@@ -41,7 +40,7 @@ def layer_sensitivity(
         for r in ratios:
             spec = PruneSpec.make(method, 0.0, {l.name: r}, seed)
             res = prune(model, spec)
-            m = risk_metrics(ctx.y, predict_pbad(res.module, ctx.X, ctx.kind), cutoff=ctx.cutoff.cutoff)
+            m = risk_metrics(ctx.y, res.score(ctx.X, ctx.kind), cutoff=ctx.cutoff.cutoff)
             rows.append({"layer": l.name, "ratio": r, "auc": m.auc, "ks": m.ks,
                          "auc_drop": base.auc - m.auc, "ks_drop": base.ks - m.ks, "sparsity": res.sparsity})
             report(progress, len(rows), total, f"layer {l.name} at {r:.0%}")

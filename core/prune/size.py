@@ -1,16 +1,22 @@
 """Measuring a model as it would be shipped: parameters, non-zeros, tensor bytes, file bytes, multiply-adds.
 
 Every number is counted on the module (file bytes by actually serialising it), none is estimated
-(the role of Torch-Pruning's ``utils/op_counter.py``).
+(the role of Torch-Pruning's ``utils/op_counter.py``). Multiply-adds are counted by running the
+model on one applicant under ``torch.utils.flop_counter.FlopCounterMode`` (matrix products,
+including attention's, as they run — a transformer applies each Linear once per token), with
+gradients enabled so that ``nn.TransformerEncoderLayer`` takes its decomposed path instead of the
+fused kernel the counter cannot see. Without a row to run, the Linear weights are counted.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from core.data.schema import FeatureSchema
+from core.model.cost import counted_multiply_adds
 from core.model.loading import LoadedModel
 from core.model.serialization import model_to_bytes
 from core.prune.structure import is_linear
@@ -35,16 +41,27 @@ def linear_multiply_adds(module: nn.Module) -> int:
     return int(sum(m.weight.numel() for m in module.modules() if is_linear(m)))
 
 
-def measure_size(module: nn.Module, schema: FeatureSchema | None) -> ModelSize:
+def measure_size(module: nn.Module, schema: FeatureSchema | None, example: np.ndarray | None = None) -> ModelSize:
+    """Sizes of ``module`` as shipped with ``schema``; ``example`` (one input row) lets compute be counted."""
     params = list(module.parameters())
     buffers = [b for b in module.buffers() if b.is_floating_point() or b.dtype == torch.long]
+    macs = counted_multiply_adds(module, example) if example is not None else None
     return ModelSize(
         parameters=int(sum(p.numel() for p in params)),
         nonzeros=int(sum(int(torch.count_nonzero(p)) for p in params)),
         dense_bytes=int(sum(t.numel() * t.element_size() for t in params + buffers)),
         file_bytes=len(model_to_bytes(module, schema)),
-        multiply_adds=linear_multiply_adds(module),
+        multiply_adds=macs if macs is not None else linear_multiply_adds(module),
     )
+
+
+def example_row(model: LoadedModel) -> np.ndarray | None:
+    """One input row the model is known to run on: a real row when bound, else zeros of a known width."""
+    if model.example_rows is not None and len(model.example_rows):
+        return np.asarray(model.example_rows[:1], dtype=np.float32)
+    if model.n_inputs:
+        return np.zeros((1, int(model.n_inputs)), dtype=np.float32)
+    return None
 
 
 _ORIGINAL_SIZES: dict[str, ModelSize] = {}
@@ -58,11 +75,11 @@ def original_size_of(model: LoadedModel) -> ModelSize:
     and every sweep point compares against the same original, so it is cached. The loaded model
     is never mutated, so the hash identifies the measurement.
     """
-    key = model.content_hash
-    size = _ORIGINAL_SIZES.get(key) if key else None
+    key = f"{model.content_hash}|{model.n_inputs}"
+    size = _ORIGINAL_SIZES.get(key) if model.content_hash else None
     if size is None:
-        size = measure_size(model.module, model.schema)
-        if key:
+        size = measure_size(model.module, model.schema, example_row(model))
+        if model.content_hash:
             if len(_ORIGINAL_SIZES) >= _ORIGINAL_SIZES_MAX:
                 _ORIGINAL_SIZES.pop(next(iter(_ORIGINAL_SIZES)))
             _ORIGINAL_SIZES[key] = size

@@ -1,4 +1,11 @@
-"""Where a network can be cut: its Linear layers in call order, and independent working copies.
+"""Where a network can be cut: every weight matrix by name and block, and independent working copies.
+
+A weight layer is a ``Linear``, an ``Embedding`` table, or an attention projection (the packed
+q/k/v ``in_proj`` and the ``out_proj`` of ``nn.MultiheadAttention``), named as in the upload
+(``mlp.0``, ``emb.3``, ``enc.0.self_attn.in_proj``) and grouped by the block it sits in
+(``mlp``, ``emb``, ``enc.0.self_attn``), which is how the Prune page lists them. ``weight_kind``
+("linear", "embedding", "attention") is what a spec can include or exclude (e.g. keep embeddings
+dense).
 
 Pruning never touches the loaded model; every method starts from a deep copy whose parameters
 are leaves (see ``copy_module``).
@@ -12,32 +19,103 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.model.graph import kind_of
 from core.model.loading import LoadedModel
+
+LINEAR, EMBEDDING, ATTENTION = "linear", "embedding", "attention"
+WEIGHT_KINDS = (LINEAR, EMBEDDING, ATTENTION)
+WEIGHT_KIND_LABELS = {LINEAR: "Linear layers", EMBEDDING: "Embedding tables", ATTENTION: "attention projections"}
+_LINEAR_KINDS = ("Linear", "NonDynamicallyQuantizableLinear")
 
 
 @dataclass(frozen=True)
 class PrunableLayer:
-    """A Linear layer as the user sees it (its name in the uploaded model) and where it sits."""
+    """A weight matrix as the user sees it: its name in the upload, its block and where it sits.
+
+    ``in_features``/``out_features`` are the matrix's columns/rows as the layer uses them (a Linear's
+    inputs/outputs; an Embedding's dimensions/codes are reported as inputs = codes, outputs =
+    dimensions). ``leaf_index`` is the position among the upload's leaf modules (-1 for the packed
+    attention in-projection, which belongs to a non-leaf module). ``param`` is the weight's
+    parameter name in the upload.
+    """
 
     name: str
     leaf_index: int
     in_features: int
     out_features: int
     is_output: bool
+    kind: str = "Linear"  # "Linear" | "Embedding" | "Attention"
+    block: str = ""
+    param: str = ""
+    weight_kind: str = LINEAR
+
+
+def _parent(name: str) -> str:
+    return name.rsplit(".", 1)[0] if "." in name else "(root)"
 
 
 def prunable_layers(model: LoadedModel) -> list[PrunableLayer]:
-    """Linear layers in call order of the leaves; the last one produces the scores (never shrunk)."""
-    leaves = [(n, m) for n, m in model.scripted.named_modules() if not list(m.children())]
-    out = []
-    for i, (name, m) in enumerate(leaves):
-        if getattr(m, "original_name", type(m).__name__) == "Linear":
-            o, n_in = (int(d) for d in m.weight.shape)
-            out.append(PrunableLayer(name or "(root)", i, n_in, o, False))
-    if out:
-        last = out[-1]
-        out[-1] = PrunableLayer(last.name, last.leaf_index, last.in_features, last.out_features, True)
+    """Every weight matrix in module order; output layers (whose rows are the scores) are flagged.
+
+    In a chain the last Linear produces the scores. Elsewhere a Linear producing at most two
+    values (one logit or probability, two class scores) is taken as an output layer — every
+    parallel head of an ensemble ends in one — as is the last Linear of the model.
+    """
+    scripted = model.scripted
+    leaves = [m for _, m in scripted.named_modules() if not list(m.children())]
+    leaf_pos = {id(m): i for i, m in enumerate(leaves)}
+    kinds = {name: kind_of(m) for name, m in scripted.named_modules()}
+    out: list[PrunableLayer] = []
+    for name, m in scripted.named_modules():
+        kind = kinds[name]
+        parent = _parent(name)
+        in_attention = kinds.get(parent) == "MultiheadAttention"
+        if kind in _LINEAR_KINDS and getattr(m, "weight", None) is not None:
+            o, i = (int(d) for d in m.weight.shape)
+            if in_attention:
+                out.append(PrunableLayer(name, leaf_pos.get(id(m), -1), i, o, False, "Attention", parent, f"{name}.weight", ATTENTION))
+            else:
+                out.append(PrunableLayer(name or "(root)", leaf_pos.get(id(m), -1), i, o, False, "Linear", parent,
+                                         f"{name}.weight" if name else "weight", LINEAR))
+        elif kind == "Embedding":
+            n, d = (int(v) for v in m.weight.shape)
+            out.append(PrunableLayer(name, leaf_pos.get(id(m), -1), n, d, False, "Embedding", parent, f"{name}.weight", EMBEDDING))
+        elif kind == "MultiheadAttention":
+            w = getattr(m, "in_proj_weight", None)
+            if w is not None:
+                o, i = (int(d) for d in w.shape)
+                out.append(PrunableLayer(f"{name}.in_proj", -1, i, o, False, "Attention", name, f"{name}.in_proj_weight", ATTENTION))
+            else:
+                for part in ("q", "k", "v"):
+                    pw = getattr(m, f"{part}_proj_weight", None)
+                    if pw is not None:
+                        o, i = (int(d) for d in pw.shape)
+                        out.append(PrunableLayer(f"{name}.{part}_proj", -1, i, o, False, "Attention", name,
+                                                 f"{name}.{part}_proj_weight", ATTENTION))
+    # the attention out-projection belongs to its attention block in the listing
+    out = [PrunableLayer(l.name, l.leaf_index, l.in_features, l.out_features, l.is_output, l.kind,
+                         l.name.rsplit(".", 1)[0] if l.kind == "Attention" and l.name.endswith("out_proj") else l.block,
+                         l.param, l.weight_kind) for l in out]
+    linears = [k for k, l in enumerate(out) if l.weight_kind == LINEAR]
+    if linears:
+        outputs = {linears[-1]}
+        if not model.is_chain:
+            outputs |= {k for k in linears if out[k].out_features <= 2}
+        for k in outputs:
+            out[k] = PrunableLayer(out[k].name, out[k].leaf_index, out[k].in_features, out[k].out_features, True,
+                                   out[k].kind, out[k].block, out[k].param, out[k].weight_kind)
     return out
+
+
+def layer_frame(model: LoadedModel):
+    """The weight layers as a table (layer, block, kind, weight kind, shape, output flag, weights)."""
+    import pandas as pd
+
+    return pd.DataFrame([{
+        "layer": l.name, "block": l.block, "kind": l.kind, "weight_kind": l.weight_kind,
+        "in_features": l.in_features, "out_features": l.out_features, "is_output": l.is_output,
+        "weights": l.in_features * l.out_features,
+    } for l in prunable_layers(model)])
 
 
 def is_linear(m: nn.Module) -> bool:
@@ -69,12 +147,27 @@ def copy_module(module: nn.Module) -> nn.Module:
 
 
 def working_copy(model: LoadedModel) -> tuple[nn.Module, list[nn.Module], bool]:
-    """A deep copy to prune and its leaves in call order; eager when a verified twin exists."""
-    if model.eager is not None:
+    """A deep copy to prune and its leaves in call order; the chain twin when there is one."""
+    if model.is_chain:
         m = copy_module(model.eager).eval()
         return m, list(m), True
     m = copy_module(model.scripted).eval()
     return m, [x for _, x in m.named_modules() if not list(x.children())], False
+
+
+def weight_name(model: LoadedModel, layer: PrunableLayer) -> str:
+    """The layer's weight parameter name in ``model.module`` (the chain twin numbers its leaves)."""
+    if model.is_chain:
+        return f"{layer.leaf_index}.weight"
+    return layer.param
+
+
+def submodule(root: nn.Module, path: str) -> nn.Module:
+    """The module at a dotted path; works on TorchScript modules too (they lack ``get_submodule``)."""
+    module = root
+    for part in path.split(".") if path else ():
+        module = getattr(module, part)
+    return module
 
 
 def param_name(root: nn.Module, target: torch.Tensor) -> str:

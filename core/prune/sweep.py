@@ -57,7 +57,7 @@ def evaluate_row(result: PruneResult, ctx: EvalContext, base: RiskMetrics | None
 
     ``base`` (the original's RiskMetrics on ``ctx``) can be passed in so a sweep computes it once.
     """
-    scores = predict_pbad(result.module, ctx.X, ctx.kind)
+    scores = result.score(ctx.X, ctx.kind)
     m = risk_metrics(ctx.y, scores, cutoff=ctx.cutoff.cutoff)
     base = base if base is not None else risk_metrics(ctx.y, ctx.original_scores, cutoff=ctx.cutoff.cutoff)
     f = flips(ctx.y, ctx.original_scores, scores, cutoff=ctx.cutoff.cutoff)
@@ -151,7 +151,7 @@ def sweep(
                 if transform is None:
                     rows.append(evaluate_row(res, ctx, base))
                 else:
-                    raw_psi = psi(ctx.original_scores, predict_pbad(res.module, ctx.X, ctx.kind)).value
+                    raw_psi = psi(ctx.original_scores, res.score(ctx.X, ctx.kind)).value
                     rows.append({**evaluate_row(transform(res), ctx, base), "psi_unaligned": raw_psi})
             report(progress, done, total, f"{method_label(method)} at {r:.0%}")
     table = pd.DataFrame(rows)

@@ -159,7 +159,7 @@ def run_report(ws: Workspace, setting: Setting | PruneSpec, options: ReportOptio
         a_pruned = attributions_for(ws, pruned, sample)
         shift = importance_shift(a_orig, a_pruned, ws.data.groups)
         explain_settings = {"rows": int(len(sample.rows)), "background": int(len(sample.background)), "seed": options.explain.seed,
-                            "explainer": a_pruned.label, "explainer_original": a_orig.label}
+                            "explainer": _with_bound(a_pruned), "explainer_original": _with_bound(a_orig)}
     governance: dict = {}
     segments: tuple[SegmentSpec, ...] = ()
     if options.governance:
@@ -179,6 +179,13 @@ def run_report(ws: Workspace, setting: Setting | PruneSpec, options: ReportOptio
                           segments=segments, oot=options.oot, recommendation=options.recommendation,
                           exposure_column=options.exposure_column, lgd=options.lgd, progress=progress)
     return ReportRun(ws, setting, pruned, comparison, result_sweep, shift, governance, explain_settings, sweep_settings, pack)
+
+
+def _with_bound(att) -> str:
+    """The explainer's label, with its error bound when its values are sampled estimates."""
+    if getattr(att, "error_bound", None) is None:
+        return att.label
+    return f"{att.label} (error bound ±{att.error_bound:.2g} on the log-odds, 95 %, largest over applicants and variables)"
 
 
 def _notes(run: ReportRun) -> tuple[str, ...]:

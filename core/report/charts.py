@@ -79,7 +79,7 @@ def chart_data(c, name: str) -> pd.DataFrame | None:
 
 CHART_TITLES = {
     "size": "Model size, pruned as a share of the original",
-    "sparsity": "Weights per Linear layer",
+    "sparsity": "Weights per layer",
     "tradeoff": "AUC vs non-zero parameters (every method and ratio)",
     "performance": "AUC with 95% interval: networks vs logistic-regression challenger",
     "rank": "Bad rate by band, safest to riskiest",

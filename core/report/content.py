@@ -177,6 +177,7 @@ class ReportContent:
     reasons: ReasonStability | None = field(default=None, repr=False)
     versions: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # statements about how the numbers relate (e.g. the verdict's own bootstrap)
+    dropped_fills: tuple[tuple[str, str, str], ...] = ()  # (variable, value fed in its place, where it comes from)
 
     @property
     def title(self) -> str:
@@ -247,12 +248,21 @@ class ReportContent:
 
     def display_layers(self) -> pd.DataFrame:
         f = self.layers
+        extra = {}
+        if "block" in f:  # every weight matrix of any architecture, with what happened to it
+            extra = {"Block": f["block"].astype(str), "Kind": f["kind"].astype(str), "State": f["state"].astype(str)}
         return pd.DataFrame({
+            **extra,
             "Layer": f["layer"].astype(str), "Weights": [fmt_int(v) for v in f["total_weights"]],
             "Non-zero": [fmt_int(v) for v in f["nonzero_weights"]], "Sparsity": [fmt_pct(v) for v in f["sparsity"]],
             "Neurons kept": [f"{int(a)}/{int(b)}" for a, b in zip(f["neurons_kept"], f["neurons_total"])],
             "Inputs kept": [f"{int(a)}/{int(b)}" for a, b in zip(f["inputs_kept"], f["inputs_total"])],
         })
+
+    def display_fills(self) -> pd.DataFrame:
+        """Each variable the pruned model no longer reads, with the value fed in its place inside the model."""
+        return pd.DataFrame([{"Variable": v, "Value fed in its place": value, "Where the value comes from": how}
+                             for v, value, how in self.dropped_fills])
 
     def display_ci(self) -> pd.DataFrame:
         rows = []
@@ -338,6 +348,8 @@ class ReportContent:
             rows.append(("Sweep", f"{len(s.get('methods', []))} methods × {len(s.get('ratios', []))} ratios, seed {s.get('seed')}"))
         if self.dropped_variables:
             rows.append(("Variables removed", ", ".join(self.dropped_variables)))
+        if self.dropped_fills:
+            rows.append(("Values fed in their place", "; ".join(f"{v} = {value} ({how})" for v, value, how in self.dropped_fills)))
         return rows
 
 
@@ -795,6 +807,7 @@ def build_report_content(
         method=r.spec.method, method_label=r.spec.label, ratio=r.spec.ratio, overrides=dict(r.spec.overrides),
         prune_seed=r.spec.seed, state=r.state, state_note=r.state_note, fine_tuned=r.fine_tuned,
         dropped_variables=tuple(r.dropped_variables), size=r.size_frame(), layers=r.layer_frame(),
+        dropped_fills=tuple((f.variable, f.raw if isinstance(f.raw, str) else f"{f.raw:.6g}", f.how) for f in r.input_fills),
         comparison=comparison, original_scores=np.asarray(ws.original_scores), pruned_scores=np.asarray(pruned.scores),
         sweep_table=None if sweep is None else sweep.table.copy(), sweep_settings=sweep_settings, chosen_point=chosen,
         shift=shift, explain_settings=explain_settings, governance=tuple(governance_tables(others)),

@@ -76,7 +76,7 @@ def takeaway(c: ReportContent, name: str) -> str:
                 f"{fmt_int(s['parameters_pruned'])}), file {fmt_pct(s['file_bytes_saved_share'])} smaller; the model is {c.state.upper()}.")
     if name == "sparsity":
         lay = c.layers
-        return (f"{fmt_pct(s['sparsity'])} of the Linear weights are zero or removed; "
+        return (f"{fmt_pct(s['sparsity'])} of the weights are zero or removed; "
                 f"{fmt_int(lay['neurons_kept'].sum())} of {fmt_int(lay['neurons_total'].sum())} neurons kept.")
     if name == "tradeoff":
         p = c.chosen_point
@@ -184,6 +184,10 @@ def _change(c: ReportContent) -> list:
         out += [Table(c.display_changes(), "changes", widths=(3, 3, 6))]
     out += [b for b in (chart_block(c, "size"), chart_block(c, "sparsity")) if b]
     out += [Table(c.display_size()), Table(c.display_layers())]
+    if c.dropped_fills:
+        out += [H3("Variables no longer read"),
+                P("The pruned model takes fewer columns; inside it, each removed variable is fed the value below."),
+                Table(c.display_fills(), widths=(3, 3, 6))]
     if p is not None:
         m = p.materiality
         out += [H3("Materiality"), P(m.headline, "lead" if not m.material else "flag")]

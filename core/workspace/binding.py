@@ -28,6 +28,7 @@ from core.data.target import resolve_bad_value, target_labels
 from core.errors import DataError
 from core.model.loading import LoadedModel
 from core.model.outputs import OutputSpec, predict_pbad, raw_outputs, resolve_output
+from core.model.twins import bind_rows
 
 EVAL_ALL = "all"
 EVAL_HOLDOUT = "holdout"
@@ -360,6 +361,14 @@ def bind(
         schema=schema, feature_columns=features,
         n_inputs=model.n_inputs, missing=missing, one_vs_rest=one_vs_rest,
     )
+    # The input width is what the model runs on: probed on these rows (time-limited, in a child
+    # process), never read off a layer; the eager twin is verified on the same real rows (the
+    # complete ones: rows passed through with missing inputs are the pass-through probe's).
+    rows_for_twin = data.X
+    if data.missing.strategy == PASS_THROUGH:  # only pass-through leaves NaN in the inputs
+        complete = np.isfinite(data.X).all(axis=1)
+        rows_for_twin = data.X[complete] if complete.any() else data.X
+    model = bind_rows(model, rows_for_twin)
     if data.missing.strategy == PASS_THROUGH:
         data = data.with_missing(_probe(model, data))
     own_training_file = is_training_data(model, data_sha256)

@@ -13,7 +13,7 @@ from core.data.dataset import Dataset, prepare_dataset
 from core.errors import DataError, ExplainError
 from core.explain.attributions import Attributions
 from core.explain.sample import ExplainSample
-from core.governance.drift import NUMERIC, OutOfTime, characteristic_psi
+from core.governance.drift import CATEGORICAL, NUMERIC, OutOfTime, characteristic_psi
 from core.governance.reasons import DEFAULT_REASONS, ReasonStability, adverse_action_reasons
 from core.governance.segments import DEFAULT_BANDS, SegmentFairness, SegmentSpec, segment_fairness
 from core.metrics._validation import as_scores, check_cutoff
@@ -95,7 +95,7 @@ def prepare_oot(ws: Workspace, oot_frame: pd.DataFrame) -> Dataset:
 def _raw_variables(ws: Workspace) -> tuple[list[str], dict[str, str]]:
     schema = ws.model.schema
     if schema is not None:
-        return schema.raw_columns, {f.name: f.kind for f in schema.features}
+        return schema.raw_columns, {f.name: CATEGORICAL if f.kind == "code" else f.kind for f in schema.features}
     return list(ws.data.input_names), dict.fromkeys(ws.data.input_names, NUMERIC)
 
 

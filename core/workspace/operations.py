@@ -23,7 +23,6 @@ from core.hashing import digest
 from core.metrics.calibration import score_deciles
 from core.metrics.comparison import Comparison, compare
 from core.metrics.decisions import CutoffChoice, DecisionRule, strategy_curve
-from core.model.outputs import predict_pbad
 from core.progress import Progress
 from core.prune.finetune import FineTuneSpec, fine_tune
 from core.prune.methods import get_method, method_keys, method_label
@@ -94,12 +93,15 @@ def reference_inputs(ws: Workspace) -> np.ndarray:
 
 
 def scored(ws: Workspace, result: PruneResult) -> PrunedModel:
-    return PrunedModel(result, predict_pbad(result.module, ws.X_eval, ws.output.kind))
+    """The pruned model's P(bad) on the evaluation rows, scored as shipped: a model that no longer
+    reads some variables is fed only the columns it keeps (``PruneResult.score``)."""
+    return PrunedModel(result, result.score(ws.X_eval, ws.output.kind))
 
 
 @memoized(64)
 def _pruned(ws: Workspace, spec: PruneSpec) -> PrunedModel:
-    result = prune(ws.model, spec, X_reference=reference_inputs(ws), groups=ws.data.groups, input_names=ws.data.input_names)
+    result = prune(ws.model, spec, X_reference=reference_inputs(ws), groups=ws.data.groups, input_names=ws.data.input_names,
+                   reference_label="training rows" if ws.can_fine_tune else "evaluation rows")
     return scored(ws, result)
 
 
@@ -179,10 +181,16 @@ def compare_workspace(ws: Workspace, pruned: PrunedModel, rule: DecisionRule = D
 
 
 @memoized(32)
-def attributions_for(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSample) -> Attributions:
-    """SHAP attributions of the original (``pruned=None``) or a pruned model on the sampled rows."""
+def attributions_for(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSample,
+                     progress: Progress | None = None) -> Attributions:
+    """SHAP attributions of the original (``pruned=None``) or a pruned model on the sampled rows.
+
+    Per variable (``ws.data.groups``) when the model is explained by sampling on the raw columns;
+    ``progress`` drives a progress bar.
+    """
     module = ws.model if pruned is None else pruned.result.module
-    return explain_rows(module, ws.X_eval, ws.output.kind, sample, feature_names=ws.data.input_names)
+    return explain_rows(module, ws.X_eval, ws.output.kind, sample, feature_names=ws.data.input_names,
+                        groups=ws.data.groups, progress=progress)
 
 
 @dataclass(frozen=True, eq=False)

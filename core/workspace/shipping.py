@@ -3,8 +3,10 @@
 Sweeps and the recommend search run their tasks through ``core.execution``: in-process, on a
 local process pool or on a Ray cluster. A worker needs the same workspace the caller has — the
 model *file* (never a pickled module: workers load it through ``load_model`` like an upload) and
-the prepared arrays and choices (every field of ``Workspace`` but the live model). The executor
-ships that payload once per worker; ``workspace_from`` rebuilds it once per process, checks that
+the prepared arrays and choices (every field of ``Workspace`` but the live model), plus what
+binding learnt about the model on the data (``bound_state``: the probed input width, which eager
+twin it has and the rows it was verified on; a Python module handed to ``core.api`` travels
+itself, as it is its own twin). The executor ships that payload once per worker; ``workspace_from`` rebuilds it once per process, checks that
 the rebuilt model reproduces the caller's scores, and keeps the last few. The caller's own
 workspace is registered under the payload's key (``local``), so the in-process executor reuses
 it instead of loading the model again.
@@ -15,16 +17,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
 from core.errors import ModelError
 from core.hashing import digest, sha256_hex
-from core.model.loading import load_model
+from core.model.graph import interpret
+from core.model.loading import LoadedModel, load_model
 from core.model.outputs import predict_pbad
 from core.model.serialization import model_to_bytes
+from core.model.twins import TOLERANCE, TWIN_CHAIN, TWIN_EAGER, TWIN_GRAPH, max_difference
 from core.workspace.binding import Workspace
 
 _KEEP = 2  # workspaces kept per process (a sweep and a search may run one after the other)
@@ -32,13 +36,44 @@ _KEEP = 2  # workspaces kept per process (a sweep and a search may run one after
 
 @dataclass(frozen=True, eq=False)
 class WorkspacePayload:
-    """The model file and every field of a ``Workspace`` but the live model; ``key`` names both."""
+    """The model file, what binding learnt about it and every field of a ``Workspace`` but the live model; ``key`` names them."""
 
     model_bytes: bytes
     model_name: str
     model_hash: str
     fields: dict
     key: str
+    bound: dict
+
+
+_BOUND_FIELDS = ("schema", "n_inputs", "twin_kind", "structure_note", "output_hint", "example_rows")
+
+
+def bound_state(model: LoadedModel) -> dict:
+    """What ``bind`` set on the loaded model (``core.model.twins.bind_rows``) that its file does not hold."""
+    state = {name: getattr(model, name) for name in _BOUND_FIELDS}
+    if model.twin_kind == TWIN_EAGER:  # a Python module (core.api) is its own twin: it travels itself
+        state["eager"] = model.eager
+    return state
+
+
+def rebound(model: LoadedModel, state: dict) -> LoadedModel:
+    """The freshly loaded ``model`` as the caller had it bound: same width, same kind of twin, same rows.
+
+    A chain twin is rebuilt by ``load_model`` itself; a graph twin is re-interpreted from the file
+    and checked again on the rows it was verified on.
+    """
+    kind = state["twin_kind"]
+    eager = {TWIN_CHAIN: model.eager, TWIN_EAGER: state.get("eager")}.get(kind)
+    if kind == TWIN_GRAPH:
+        eager = interpret(model.scripted)
+        rows = state["example_rows"]
+        if rows is not None and len(rows) and not max_difference(model.scripted, eager, rows) <= TOLERANCE:
+            raise ModelError("The model's eager twin rebuilt in the worker does not reproduce the model.",
+                             "Run in-process.")
+    if kind in (TWIN_CHAIN, TWIN_EAGER) and eager is None:
+        raise ModelError(f"The model's {kind} twin could not be rebuilt in the worker.", "Run in-process.")
+    return replace(model, eager=eager, **{name: state[name] for name in _BOUND_FIELDS})
 
 
 def workspace_payload(ws: Workspace, model_bytes: bytes | None = None) -> WorkspacePayload:
@@ -51,7 +86,7 @@ def workspace_payload(ws: Workspace, model_bytes: bytes | None = None) -> Worksp
                          "Pass the bytes of the model the workspace was bound to.")
     got = sha256_hex(model_bytes)
     data = {f.name: getattr(ws, f.name) for f in fields(ws) if f.name != "model"}
-    return WorkspacePayload(model_bytes, ws.model.name, got, data, digest([got, ws.key], length=32))
+    return WorkspacePayload(model_bytes, ws.model.name, got, data, digest([got, ws.key], length=32), bound_state(ws.model))
 
 
 class _Kept:
@@ -104,7 +139,7 @@ def kept(payload: WorkspacePayload) -> dict[str, Any]:
     hit = _KEPT.get(payload.key)
     if hit is not None:
         return hit
-    model = load_model(payload.model_bytes, payload.model_name)
+    model = rebound(load_model(payload.model_bytes, payload.model_name), payload.bound)
     ws = Workspace(model=model, **payload.fields)
     check = predict_pbad(model.module, ws.X_eval[: min(len(ws.eval_idx), 64)], ws.output.kind)
     if not np.allclose(check, ws.original_scores[: len(check)], rtol=0, atol=1e-6):
