@@ -26,13 +26,13 @@ dimensions. Ends with the main RESULT line and one per architecture:
     RESULT arch=embed prune_eval_ms=… params=…->… state=…
     RESULT arch=ft prune_eval_ms=… params=…->… state=…
 
-Run:  .venv/bin/python benchmarks/bench_prune.py
+Run from the repository folder (the architecture zoo is tests/architectures.py):
+      .venv/bin/python -m benchmarks.bench_prune
 """
 from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,7 +47,6 @@ from core.prune import COMPACTED, PruneSpec, make_context, measure_size, prune, 
 from core.workspace import bind, compare_workspace, prune_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the architecture zoo, tests/architectures.py
 ARCH_REPEATS = 5
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
 SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"
@@ -137,7 +136,7 @@ def large_case() -> dict:
 
 def architecture_case(name: str) -> dict:
     """An architecture uploaded as TorchScript, bound, pruned 50 % structured: time and parameters."""
-    import architectures as arch
+    from tests import architectures as arch  # the architecture zoo (run with -m from the repository folder)
 
     book = arch.loan_book()
     upload = arch.scripted_bytes(arch.train(name, book.iloc[:800]))

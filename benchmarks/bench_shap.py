@@ -19,13 +19,13 @@ error and its error bound (largest 95 % half-width on the log-odds). Two more li
     RESULT arch=embed shap_s=… additivity_err=… error_bound=…
     RESULT arch=ft shap_s=… additivity_err=… error_bound=…
 
-Run:  .venv/bin/python benchmarks/bench_shap.py
+Run from the repository folder (the architecture zoo is tests/architectures.py):
+      .venv/bin/python -m benchmarks.bench_shap
 """
 from __future__ import annotations
 
 import os
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -37,7 +37,6 @@ from torch import nn
 from core.explain import draw_sample, explain_rows
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the architecture zoo, tests/architectures.py
 SAMPLE_MODEL = ROOT / "sample_data" / "german_credit_mlp.pt"
 SAMPLE_DATA = ROOT / "sample_data" / "german_credit.csv"
 N_ROWS, N_BACKGROUND, SEED, WARM_REPEATS = 500, 100, 0, 15
@@ -124,12 +123,11 @@ def run(case) -> dict:
 
 def architecture_case(name: str) -> dict:
     """The Explain page's two attributions (original and pruned) for an architecture, timed cold."""
-    import architectures as arch
-
     from core.explain import attributions as attr_module
     from core.model import load_model
     from core.prune import PruneSpec
     from core.workspace import attributions_for, bind, prune_workspace, sample_for
+    from tests import architectures as arch  # the architecture zoo (run with -m from the repository folder)
 
     book = arch.loan_book()
     model = load_model(arch.scripted_bytes(arch.train(name, book.iloc[:800])), f"{name}.pt")
