@@ -287,8 +287,9 @@ def _explain(c: ReportContent) -> list:
         flagged = ", ".join(sh.flagged) if sh.flagged else "none"
         out.append(P(f"Spearman ρ of importances {fmt_num(sh.spearman)}, Kendall τ {fmt_num(sh.kendall)}; "
                      + ", ".join(f"top-{k} overlap {fmt_pct(v, 0)}" for k, v in sorted(sh.top_overlap.items()))
-                     + f". Flagged ({sh.level} moved ≥ {sh.rank_threshold} ranks or ≥ {sh.share_threshold * 100:.0f} pp of share): "
-                       f"{flagged}."))
+                     + f". Flagged {sh.level}s: {flagged}."))
+        out.append(P(f"Flag rule: {sh.rule}. Ranks among many small, similar importances reshuffle from one sample of "
+                     "applicants to the next; the noise test keeps those out.", "note"))
         out += [b for b in (chart_block(c, "shift"),) if b]
         out.append(Table(c.display_shift(), "shift", max_rows=60, cut_html=True))
     else:
