@@ -31,7 +31,7 @@ FAST_PATH = "fast-deepshap"
 SHAP_DEEP = "shap.DeepExplainer"
 SHAP_PERMUTATION = "shap.PermutationExplainer"
 EXPLAINER_LABELS = {
-    FAST_PATH: "exact DeepSHAP (batched rescale rule, same values as shap.DeepExplainer)",
+    FAST_PATH: "exact DeepSHAP, computed layer by layer for many applicants at once (batched rescale rule; same values as shap.DeepExplainer)",
     SHAP_DEEP: "exact DeepSHAP (shap.DeepExplainer)",
     SHAP_PERMUTATION: "Shapley values estimated by shap.PermutationExplainer (sampled permutations)",
 }
@@ -273,6 +273,16 @@ def explain(
     phi, f_x, base, evals = shap_permutation(module, X, background, kind, seed, max_evals, progress)
     reasons.append(f"{evals} model evaluations per row, seed {seed}")
     return Attributions(phi, base, f_x, SHAP_PERMUTATION, False, note="; ".join(reasons), **common)
+
+
+def fast_path_applies(model: nn.Module | LoadedModel, kind: str, n_inputs: int) -> bool:
+    """True when ``explain`` will take the fast exact path (seconds); otherwise a shap fallback, possibly minutes."""
+    module = model.module if isinstance(model, LoadedModel) else model
+    try:
+        fast_chain(module, kind, n_inputs)
+    except UnsupportedNetwork:
+        return False
+    return True
 
 
 def explain_rows(

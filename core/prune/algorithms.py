@@ -135,7 +135,8 @@ def neurons(p: int):
         compact_neurons(module, leaves, layers, remove, graph)
         masks = {n: torch.ones_like(q, dtype=torch.bool) for n, q in module.named_parameters() if q.dim() == 2}
         n_removed = sum(len(v) for v in remove.values())
-        return Cut(module, twin, masks, COMPACTED, f"{n_removed} hidden neurons physically removed (torch-pruning dependency graph)")
+        return Cut(module, twin, masks, COMPACTED, f"{n_removed} hidden neurons physically removed together with every weight "
+                                                   "wired to them (torch-pruning's dependency graph)")
 
     return procedure
 

@@ -15,6 +15,16 @@ from torch import nn
 from core.model.loading import LoadedModel
 
 
+def layer_label(name: str, in_features: int, out_features: int, kind: str = "Linear") -> str:
+    """A layer as a reader recognises it: type, width and position, e.g. "Linear 61→64 (#0)".
+
+    Module names of a plain ``nn.Sequential`` are bare positions ("0", "4", "7"), which say nothing
+    on a chart axis; the name stays the key everywhere (overrides, masks, CSVs), this is its label.
+    """
+    where = f"#{name}" if str(name).isdigit() else str(name)
+    return f"{kind} {int(in_features)}→{int(out_features)} ({where})"
+
+
 @dataclass(frozen=True)
 class PrunableLayer:
     """A Linear layer as the user sees it (its name in the uploaded model) and where it sits."""
@@ -24,6 +34,10 @@ class PrunableLayer:
     in_features: int
     out_features: int
     is_output: bool
+
+    @property
+    def label(self) -> str:
+        return layer_label(self.name, self.in_features, self.out_features)
 
 
 def prunable_layers(model: LoadedModel) -> list[PrunableLayer]:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.formatting import display_frame, fmt_int, fmt_num, fmt_pct, fmt_signed
+from core.glossary import glossary_frame
 from core.metrics.stability import psi_bands_text
 from core.report.content import ReportContent, headline, summary_kpis
 
@@ -358,6 +359,12 @@ def _signoff(c: ReportContent) -> list:
             H3("Supervisory references"), Table(c.display_references(), "references", widths=(2.5, 5, 3, 6))]
 
 
+def _glossary(c: ReportContent) -> list:
+    return [P("Every statistic and term of this report in one plain sentence, with the reference a validator would cite; the "
+              "dashboard shows the same sentences as tooltips (core.glossary).", "note"),
+            Table(glossary_frame(), "glossary", widths=(2.5, 8, 4.5))]
+
+
 def _appendix(c: ReportContent) -> list:
     return [H3("Settings"), Table(c.display_settings(), "text", widths=(3, 9)), H3("Hashes"), Table(c.display_hashes(), "meta", widths=(3, 9)),
             H3("Package versions"), Table(c.display_versions(), widths=(3, 3)),
@@ -368,7 +375,7 @@ def _appendix(c: ReportContent) -> list:
 BUILDERS = {"summary": _summary, "tradeoffs": _candidates, "change": _change, "alignment": _alignment, "data": _data,
             "performance": _performance, "rank": _rank, "calibration": _calibration, "stability": _stability, "explain": _explain,
             "fairness": _fairness, "decisions": _decisions, "limitations": _limitations, "monitoring": _monitoring,
-            "signoff": _signoff, "appendix": _appendix}
+            "signoff": _signoff, "glossary": _glossary, "appendix": _appendix}
 
 
 def document(c: ReportContent) -> tuple[Section, ...]:
