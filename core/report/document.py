@@ -17,6 +17,7 @@ from core.formatting import display_frame, fmt_int, fmt_num, fmt_pct, fmt_signed
 from core.glossary import glossary_frame
 from core.metrics.stability import psi_bands_text
 from core.report.content import ReportContent, headline, summary_kpis
+from core.workspace.exposure import PER_APPLICANT, PER_APPLICANT_NOTE
 
 
 @dataclass(frozen=True)
@@ -331,8 +332,10 @@ def _decisions(c: ReportContent) -> list:
     out.append(H3("Expected loss of the approved book"))
     if p is not None and p.expected_loss is not None:
         el = p.expected_loss
+        exposure = (f"no usable loan-amount column, so {PER_APPLICANT_NOTE}" if el.exposure_column == PER_APPLICANT
+                    else f"exposure '{el.exposure_column}'")
         out += [P(f"Expected loss = PD × LGD × EAD (Basel II IRB, BCBS 2006 ¶272) over each model's approved applicants, with "
-                  f"exposure '{el.exposure_column}' and LGD {fmt_pct(el.lgd, 0)}; observed loss uses the actual outcomes."),
+                  f"{exposure} and LGD {fmt_pct(el.lgd, 0)}; observed loss uses the actual outcomes."),
                 Table(c.display_expected_loss())]
     else:
         why = (p.notes.get("expected loss") if p is not None else None) or "no exposure (loan amount) column was identified"
