@@ -1,4 +1,5 @@
-"""The first minutes with your own files: expected loss works without a usable amount column."""
+"""The first minutes with your own files: expected loss works without a usable amount column, and a slow
+explanation waits for a click."""
 from __future__ import annotations
 
 import pytest
@@ -47,3 +48,34 @@ def _chart_titles(at) -> list[str]:
     import json
 
     return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+# --------------------------------------------------------------------------- no silent waits
+
+
+def test_a_slow_explanation_waits_for_a_click_and_then_draws(standardised_book):
+    """A residual network is explained by shap's sampled fallback (minutes on a real book): the Explain page says so
+    and computes only when asked; nothing of another setting is drawn meanwhile."""
+    import io
+
+    import torch
+    from test_explain import Residual
+
+    buffer = io.BytesIO()
+    torch.jit.save(torch.jit.script(Residual(m=len(model_columns())).eval()), buffer)
+    at = open_app("data_model")
+    upload(at, "model_upload", "residual.pt", buffer.getvalue())
+    upload(at, "data_upload", "book.csv", csv_bytes(synthetic_book()), "text/csv")
+    [target] = [w for w in at.selectbox if w.label.startswith("Target column")]
+    target.set_value(TARGET).run()
+    [inputs] = [w for w in at.multiselect if w.label.startswith("Dataset columns fed")]
+    inputs.set_value(model_columns()).run()
+    at.session_state["shap_rows"], at.session_state["shap_background"] = 50, 20
+    go(at, "explain")
+    assert_clean(at)
+    assert any("estimated by sampling" in i.value for i in at.info)
+    assert not at.get("plotly_chart") and not [m for m in at.metric if m.label == "Flagged"]
+    at.button(key="explain_run").click().run()
+    assert_clean(at)
+    assert [m for m in at.metric if m.label == "Flagged"] and len(at.get("plotly_chart")) >= 3
+    assert any("sampled approximation" in c.value for c in at.caption)

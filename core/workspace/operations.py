@@ -179,10 +179,10 @@ def compare_workspace(ws: Workspace, pruned: PrunedModel, rule: DecisionRule = D
 
 
 @memoized(32)
-def attributions_for(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSample) -> Attributions:
+def attributions_for(ws: Workspace, pruned: PrunedModel | None, sample: ExplainSample, progress: Progress | None = None) -> Attributions:
     """SHAP attributions of the original (``pruned=None``) or a pruned model on the sampled rows."""
     module = ws.model if pruned is None else pruned.result.module
-    return explain_rows(module, ws.X_eval, ws.output.kind, sample, feature_names=ws.data.input_names)
+    return explain_rows(module, ws.X_eval, ws.output.kind, sample, feature_names=ws.data.input_names, progress=progress)
 
 
 @dataclass(frozen=True, eq=False)

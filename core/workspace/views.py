@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import RiskPruneError
-from core.explain.attributions import Attributions
+from core.explain.attributions import Attributions, fast_path_applies
 from core.explain.sample import ExplainSample, ExplainSettings
 from core.explain.shift import ImportanceShift, importance_shift
 from core.governance.drift import OutOfTime
@@ -38,6 +38,7 @@ from core.workspace.operations import (
     compare_workspace,
     decision_curves,
     evaluation_workspace,
+    is_computed,
     prune_workspace,
     sweep_workspace,
 )
@@ -162,11 +163,34 @@ class ExplainView:
     has_variables: bool  # the model's inputs group into variables (one-hot dummies)
 
 
-def explain_view(ws: Workspace, setting: Setting, settings: ExplainSettings, level: str = "variable") -> ExplainView:
+def explain_ready(ws: Workspace, setting: Setting, settings: ExplainSettings) -> bool:
+    """True when both models' attributions on this sample are in memory: the page then draws at once, with no progress bar."""
+    ws = evaluation_workspace(ws, setting)
+    if not is_computed(ws, setting):
+        return False
+    sample = settings.draw(len(ws.eval_idx))
+    return attributions_for.cached(ws, None, sample) and attributions_for.cached(ws, prune_workspace(ws, setting), sample)
+
+
+def explains_fast(ws: Workspace, setting: Setting) -> bool:
+    """True when both models take the fast exact DeepSHAP path; otherwise shap's sampled fallback runs (can take minutes)."""
+    ws = evaluation_workspace(ws, setting)
+    kind, m = ws.output.kind, ws.model.n_inputs
+    return fast_path_applies(ws.model, kind, m) and fast_path_applies(prune_workspace(ws, setting).result.module, kind, m)
+
+
+def explain_view(ws: Workspace, setting: Setting, settings: ExplainSettings, level: str = "variable",
+                 progress: Progress | None = None) -> ExplainView:
+    """Both models explained on the same sampled applicants; ``progress`` counts the applicants of each model in turn."""
     ws = evaluation_workspace(ws, setting)
     pruned = prune_workspace(ws, setting)
     sample = settings.draw(len(ws.eval_idx))
-    att_o, att_p = attributions_for(ws, None, sample), attributions_for(ws, pruned, sample)
+
+    def stage(which: str) -> Progress | None:
+        return None if progress is None else (lambda done, total, what: progress(done, total, f"{which}: {what}"))
+
+    att_o = attributions_for(ws, None, sample, progress=stage("original model"))
+    att_p = attributions_for(ws, pruned, sample, progress=stage("pruned model"))
     has_variables = tuple(ws.data.groups) != tuple(ws.data.input_names)
     groups = tuple(ws.data.groups) if (has_variables and level == "variable") else None
     shift = importance_shift(att_o, att_p, list(groups) if groups else None)
