@@ -105,3 +105,14 @@ def test_the_cli_exposure_option_guesses_skips_counts_per_applicant_or_names_a_c
     from core.cli import _exposure
 
     assert _exposure(given) == passed
+
+
+def test_a_file_that_differs_only_in_a_column_the_model_does_not_read_is_its_own_workspace(sample_model, sample_frame):
+    """Same model inputs, another loan amount: the memoised operations must not hand out the first file's rows."""
+    from core.workspace import interactive_workspace
+
+    first = bind(sample_model, sample_frame.assign(extra_amount=1000.0), "creditability", "bad")
+    second = bind(sample_model, sample_frame.assign(extra_amount=-1.0), "creditability", "bad")
+    assert first.key != second.key
+    assert interactive_workspace(first) is first and interactive_workspace(second) is second
+    assert {c.name: c.usable for c in exposure_columns(interactive_workspace(second))}["extra_amount"] is False
