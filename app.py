@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui.controls import sidebar_controls
 from ui.state import init_session
+from ui.widgets import CURRENT_PAGE
 
 st.set_page_config(page_title="RiskPrune", page_icon="✂️", layout="wide")
 init_session()
@@ -22,5 +23,6 @@ PAGES = [
     st.Page("pages/report.py", title="Report & export", icon=":material/description:"),
 ]
 page = st.navigation(PAGES)
+st.session_state[CURRENT_PAGE] = page.title  # messages link to the page that fixes them, never to this one
 sidebar_controls()
 page.run()

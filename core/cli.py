@@ -176,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--materiality-margin", type=float, default=0.5, metavar="M",
                    help="Share of every criterion's allowance a non-material change must leave unused (default 0.5).")
     v.add_argument("--exposure", default=None, metavar="COL",
-                   help="Loan amount column for expected loss (default: guessed by name, e.g. credit_amount; 'none' to skip).")
+                   help="Loan amount column for expected loss (default: guessed by name among usable columns, e.g. credit_amount, "
+                        "else 1 unit per applicant; 'per-applicant' counts expected defaults × LGD; 'none' to skip).")
     v.add_argument("--no-validation", action="store_true", help="Leave out the validation pack (measurement sheet only).")
 
     s = sub.add_parser("sweep", help="Write the size-vs-risk sweep table (every method x ratio) as CSV.",
@@ -227,6 +228,14 @@ def _add_alignment_options(p: argparse.ArgumentParser) -> None:
                         "calibration split of the evaluation rows that is then left out of every evaluation. Default none.")
     g.add_argument("--align-shape", default="affine", choices=("affine", "isotonic"),
                    help="The map: affine (two parameters; Platt for to-outcomes) or isotonic (monotone steps). Default affine.")
+
+
+def _exposure(value: str | None) -> str | None:
+    """--exposure: None guesses, "none" skips expected loss, "per-applicant" counts 1 unit per applicant, else a column."""
+    from core.workspace.exposure import PER_APPLICANT
+
+    word = (value or "").strip().lower()
+    return "" if word == "none" else PER_APPLICANT if word in ("per-applicant", "per_applicant") else value
 
 
 def _alignment(args):
@@ -424,7 +433,7 @@ def _report(args, progress: _Progress) -> int:
         explain=ExplainSettings(max(args.explain_rows, 1), args.explain_background, args.seed) if args.explain_rows > 0 else None,
         governance=not args.no_governance, segment_columns=None if segments is None else tuple(segments),
         policy=policy, validation=not args.no_validation, pack=pack,
-        exposure_column="" if (args.exposure or "").lower() == "none" else args.exposure,
+        exposure_column=_exposure(args.exposure),
     )
     bundle = build_report(ws, setting, options, model_file=Path(args.model).name, data_file=Path(args.data).name,
                           data_sha256=data_sha, data_bytes=len(data_bytes), model_name=args.model_name,

@@ -16,8 +16,8 @@ from core.policy import SIZE_AXES, Policy, SearchSettings, default_policy, recom
 from core.prune import FineTuneSpec, PruneSpec, method_label
 from ui.controls import current_setting, show_setting
 from ui.state import workspace_or_stop
-from ui.verdict import STATUS_ICON, acceptance, current_policy, current_verdict, verdict_strip
-from ui.widgets import download_csv, show_error
+from ui.verdict import STATUS_ICON, acceptance, current_policy, verdict_or_error, verdict_strip
+from ui.widgets import download_csv, fix_links, show_error
 
 AXIS_LABELS = {"nonzeros": "Non-zero parameters", "parameters": "Stored parameters", "file_bytes": "File size (bytes)",
                "input_variables": "Input variables (data sources to buy and monitor)"}
@@ -32,6 +32,7 @@ st.header("Acceptance policy")
 st.caption("Each criterion names one number, a limit and why a committee asks for it; switch criteria off or move their "
            "limits, and every page's verdict follows. Fairness criteria apply once segment columns are chosen on the "
            "Governance page, out-of-time criteria once a later sample is uploaded there.")
+fix_links("Governance page")
 table = policy.to_frame()
 edited = st.data_editor(
     table[["enabled", "group", "label", "comparator", "threshold", "why"]], hide_index=True, key=f"policy_editor_{policy.key[:8]}",
@@ -57,16 +58,18 @@ if up is not None and st.session_state.get("policy_upload_id") != up.file_id:
     else:
         st.rerun()
 c2.download_button("Download this policy (JSON)", policy.to_json().encode("utf-8"), file_name="riskprune_policy.json",
-                   mime="application/json", key="policy_download")
+                   mime="application/json", key="policy_download", on_click="ignore")
 if c3.button("Back to the default policy", key="policy_reset", disabled=policy.key == default_policy().key):
     st.session_state["policy"] = default_policy()
     st.rerun()
 
 # ---------------------------------------------------------------- verdict of the shown model
 st.header("Verdict of the shown model")
-verdict = current_verdict()
+verdict, verdict_err = verdict_or_error()
 if verdict is None:
-    st.info("The model and data cannot be judged yet; see the message on the page you came from.")
+    show_error(verdict_err, "The shown model cannot be judged: ")
+    if "Prune page" not in str(verdict_err):
+        fix_links("Prune page")  # the setting (method, ratio, per-layer settings) is where it is fixed
 else:
     st.markdown(f"**{verdict.headline}**")
     st.caption(f"Shown model: {verdict.subject}.")

@@ -8,6 +8,7 @@ import streamlit as st
 from core.data import MAX_DATA_BYTES, STRATEGY_LABELS, MissingValuesError, numeric_columns, read_table, target_summary, text_columns_note
 from core.data.guess import guess_eval_value
 from core.errors import ModelError, RiskPruneError
+from core.formatting import display_na, fmt_pct, human_size
 from core.hashing import sha256_hex
 from core.model import MAX_MODEL_BYTES, OUTPUT_KIND_LABELS, OUTPUT_KINDS, load_model
 from core.workspace import SAMPLE_ABOVE_ROWS, automatic_rows
@@ -28,7 +29,7 @@ from ui.state import (
     target_guess,
     use_sample,
 )
-from ui.widgets import show_error
+from ui.widgets import busy, show_error
 
 DATA_TYPES = ["csv", "txt", "tsv", "parquet", "pq", "xlsx", "xlsm", "xls"]
 
@@ -43,10 +44,11 @@ def _accept(kind: str, upload) -> None:
     """Validate an upload before it replaces the working file; a bad file leaves the old one in use."""
     data = upload.getvalue()
     try:
-        if kind == "model":
-            load_model(data, upload.name)
-        else:
-            read_table(data, upload.name)
+        with busy(f"Checking '{upload.name}' ({human_size(len(data))})…"):
+            if kind == "model":
+                load_model(data, upload.name)
+            else:
+                read_table(data, upload.name)
     except RiskPruneError as err:
         st.session_state[f"{kind}_upload_error"] = f"'{upload.name}' was not used: {err}"
         return
@@ -361,7 +363,7 @@ if ws is not None:
     k1.metric("Output", ws.output.kind.replace("_", " "), help=ws.output.label)
     k2.metric("Model inputs", f"{ws.model.n_inputs}")
     k3.metric("Rows", f"{ws.data.n_rows:,}")
-    k4.metric("Bad rate", f"{ws.data.bad_rate:.1%}")
+    k4.metric("Bad rate", fmt_pct(ws.data.bad_rate), help="Share of applicants whose outcome is bad (defaulted).")
     k5.metric("Evaluation rows", f"{len(ws.eval_idx):,}")
     st.markdown(
         f"- **Output:** {ws.output.label} — {ws.output.how}.\n"
@@ -369,10 +371,10 @@ if ws is not None:
         f"- **Outcome:** {ws.data.target_rule}.\n"
         f"- **Rows:** {ws.split_note}"
     )
-    st.dataframe(
-        pd.DataFrame([l.__dict__ for l in ws.model.layers]).rename(
+    st.dataframe(  # "—": layers without a width of their own (activations, dropout)
+        display_na(pd.DataFrame([l.__dict__ for l in ws.model.layers]).rename(
             columns={"name": "layer", "kind": "type", "in_features": "inputs", "out_features": "outputs"}
-        ),
+        ), "—"),
         hide_index=True, key="layers_table",
     )
 notes = [*table.notes, *(ws.data.notes if ws is not None else ())]
@@ -385,7 +387,7 @@ except RiskPruneError as e:
     show_error(e)
 else:
     st.markdown(f"**Data profile** — {profile.n_rows:,} rows × {profile.n_columns:,} columns")
-    st.dataframe(profile.to_frame(), hide_index=True, key="profile_table",
+    st.dataframe(display_na(profile.to_frame(), "—"), hide_index=True, key="profile_table",  # "—": no range (text columns)
                  column_config={"missing share": st.column_config.NumberColumn("missing share", format="percent")})
     if profile.target is not None:
         st.caption(f"Class balance of the target '{profile.target.column}':")

@@ -1,25 +1,27 @@
 """Decision impact: who gets a different answer from the pruned model, and what it does to the book."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import RiskPruneError
-from core.metrics import DEFAULT_LGD, psi_bands_text
-from core.workspace import decision_view
+from core.formatting import first_upper, fmt_num, fmt_pct, fmt_points, is_finite, shown, undefined
+from core.glossary import help_text
+from core.metrics import DEFAULT_LGD
+from core.workspace import PER_APPLICANT, decision_view
 from ui.controls import current_setting, decision_rule
 from ui.population import all_rows_panel
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
 from ui.verdict import verdict_strip
-from ui.widgets import chart, download_csv, show_error, view_or_stop
+from ui.widgets import busy, chart, download_csv, show_error, view_or_stop
 
 st.title("Decision impact")
 ws = workspace_or_stop()
 verdict_strip()
-view = view_or_stop(decision_view, ws, current_setting(), decision_rule(), context="The decision impact cannot be computed: ")
+with busy(f"Deciding {len(ws.eval_idx):,} applicants with both models…"):
+    view = view_or_stop(decision_view, ws, current_setting(), decision_rule(), context="The decision impact cannot be computed: ")
 cur, cmp = view.pruned, view.comparison
 
 o, p, f = cmp.original, cmp.pruned, cmp.flips
@@ -28,16 +30,24 @@ st.caption(f"Shown model: {cur.description}. Both models decide on the same {f.n
            "Change how decisions are made in the sidebar.")
 
 k = st.columns(5)
-k[0].metric("Approval rate", f"{p.approval_rate:.1%}", f"{(p.approval_rate - o.approval_rate) * 100:+.1f} pts vs {o.approval_rate:.1%}",
-            delta_color="off")
-k[1].metric("Bad rate of approved", f"{p.approved_bad_rate:.1%}",
-            f"{(p.approved_bad_rate - o.approved_bad_rate) * 100:+.1f} pts vs {o.approved_bad_rate:.1%}", delta_color="inverse")
-k[2].metric("Decisions flipped", f"{f.count:,}", f"{f.share:.1%} of applicants", delta_color="off", delta_arrow="off")
-k[3].metric("Score PSI", f"{cmp.psi.value:.4f}", cmp.psi.band, delta_color="off", delta_arrow="off",
-            help="Population stability index of the pruned scores against the original's deciles: "
-                 f"{psi_bands_text()}.")
-k[4].metric("Rank correlation", "n/a" if not np.isfinite(cmp.spearman) else f"{cmp.spearman:.4f}",
-            help="Spearman correlation of the two models' scores: 1 means the same ordering of applicants.")
+k[0].metric("Approval rate", fmt_pct(p.approval_rate), f"{fmt_points(p.approval_rate - o.approval_rate)} vs {fmt_pct(o.approval_rate)}",
+            delta_color="off", help=help_text("approval_rate"))
+if is_finite(p.approved_bad_rate) and is_finite(o.approved_bad_rate):
+    k[1].metric("Bad rate of approved", fmt_pct(p.approved_bad_rate),
+                f"{fmt_points(p.approved_bad_rate - o.approved_bad_rate)} vs {fmt_pct(o.approved_bad_rate)}", delta_color="inverse",
+                help=help_text("approved_bad_rate"))
+else:  # nobody approved by one of the models: say so instead of a number
+    k[1].metric("Bad rate of approved", "n/a" if not is_finite(p.approved_bad_rate) else fmt_pct(p.approved_bad_rate),
+                f"pruned {shown('approved_bad_rate', p.approved_bad_rate, fmt_pct)} · original "
+                f"{shown('approved_bad_rate', o.approved_bad_rate, fmt_pct)}", delta_color="off", delta_arrow="off",
+                help=f"{help_text('approved_bad_rate')} Here it is {undefined('approved_bad_rate')} at this cutoff; "
+                     "move the cutoff in the sidebar.")
+k[2].metric("Decisions flipped", f"{f.count:,}", f"{fmt_pct(f.share)} of applicants", delta_color="off", delta_arrow="off",
+            help=help_text("flips"))
+k[3].metric("Score PSI", fmt_num(cmp.psi.value), cmp.psi.band, delta_color="off", delta_arrow="off",
+            help="Of the pruned scores against the original's deciles. " + help_text("psi"))
+k[4].metric("Rank correlation", shown("spearman_scores", cmp.spearman),
+            help="Spearman correlation of the two models' scores: 1 means the same ordering of applicants. " + help_text("spearman"))
 all_rows_box = st.container()  # filled last (large books only): the same figures on every evaluation row
 
 effect = view.alignment_effect()
@@ -77,7 +87,7 @@ pf.add_bar(x=tab["bin_label"], y=tab["expected_share"], name="original", marker_
 pf.add_bar(x=tab["bin_label"], y=tab["actual_share"], name="pruned", marker_color=PRUNED)
 pf.update_layout(barmode="group", xaxis_title="score bin (original model's deciles, 1 = lowest P(bad))",
                  yaxis_title="share of applicants", yaxis_tickformat=".0%", height=340)
-chart(pf, tab, f"Score distribution by decile — PSI {cmp.psi.value:.4f} ({cmp.psi.band})",
+chart(pf, tab, f"Score distribution by decile — PSI {fmt_num(cmp.psi.value)} ({cmp.psi.band})",
       "If the pruned model scored applicants like the original, each orange bar would match its blue bar (10 % each).",
       key="psi_bins")
 
@@ -113,32 +123,45 @@ with c2:
           key="strategy")
 
 st.subheader("Expected loss of the approved book")
-numeric, guess = list(view.exposure_columns), view.exposure_guess
-exposure, lgd = None, DEFAULT_LGD
-if not numeric:
-    st.info("The dataset has no numeric column that could hold the loan amount, so expected loss cannot be computed.")
+options = [PER_APPLICANT, *view.exposure_columns]
+unusable = {c.name for c in view.exposures if not c.usable}
+e1, e2 = st.columns(2)
+col = e1.selectbox("Exposure at default (loan amount)", options, index=options.index(view.exposure_guess), key="exposure_column",
+                   format_func=lambda c: "1 unit per applicant (counts expected defaults)" if c == PER_APPLICANT
+                   else f"{c} (not an amount)" if c in unusable else c,
+                   help="The column holding each applicant's loan amount. Without one, every applicant counts for one unit and "
+                        "expected loss is the expected number of defaults among the approved × LGD. " + help_text("expected_loss"))
+lgd = e2.slider("Loss given default (LGD)", 0.05, 1.0, DEFAULT_LGD, 0.05, key="lgd",
+                help="Share of the exposure lost when an applicant defaults; 45 % is the Basel foundation-IRB value "
+                     "for senior unsecured exposures. " + help_text("lgd"))
+if not view.exposure_columns:
+    st.caption("The dataset has no numeric column that could hold the loan amount: every applicant counts for one unit.")
+elif view.exposure_guess == PER_APPLICANT and col == PER_APPLICANT:
+    st.caption("No numeric column is named and shaped like a loan amount (finite, never negative, not all zero), so every "
+               "applicant counts for one unit; pick the amount column above if the data has one.")
+exposure = None
+problem = view.exposure_problem(col)
+if problem is not None:
+    st.info(f"{first_upper(problem)}. Expected loss needs an amount of money per applicant: pick the loan amount "
+            "column, or '1 unit per applicant' to count expected defaults instead.", icon="ℹ️")
 else:
-    e1, e2 = st.columns(2)
-    col = e1.selectbox("Loan amount (exposure at default) column", ["— none —", *numeric],
-                       index=(1 + numeric.index(guess)) if guess else 0, key="exposure_column")
-    lgd = e2.slider("Loss given default (LGD)", 0.05, 1.0, DEFAULT_LGD, 0.05, key="lgd",
-                    help="Share of the exposure lost when an applicant defaults; 45 % is the Basel foundation-IRB value "
-                         "for senior unsecured exposures.")
-    exposure = None if col == "— none —" else col
-    if exposure is not None:
-        try:
-            el = view.expected_loss(col, lgd)
-        except RiskPruneError as err:
-            show_error(err)
-        else:
-            elf = el.to_frame()
-            ef = go.Figure()
-            ef.add_bar(x=elf["quantity"], y=elf["original"], name="original", marker_color=ORIGINAL)
-            ef.add_bar(x=elf["quantity"], y=elf["pruned"], name="pruned", marker_color=PRUNED)
-            ef.update_layout(barmode="group", yaxis_title=f"sum of '{col}'", height=340)
-            chart(ef, elf, "Approved exposure and loss",
-                  f"Expected loss is each approved applicant's predicted P(bad) × {lgd:.0%} LGD × loan amount, summed; "
-                  "observed loss uses who actually defaulted in the data.", key="expected_loss")
+    exposure = col
+    try:
+        el = view.expected_loss(col, lgd)
+    except RiskPruneError as err:
+        show_error(err)
+    else:
+        elf = el.to_frame()
+        per_applicant = col == PER_APPLICANT
+        ef = go.Figure()
+        ef.add_bar(x=elf["quantity"], y=elf["original"], name="original", marker_color=ORIGINAL)
+        ef.add_bar(x=elf["quantity"], y=elf["pruned"], name="pruned", marker_color=PRUNED)
+        ef.update_layout(barmode="group", yaxis_title="applicants (1 unit each)" if per_applicant else f"sum of '{col}'", height=340)
+        chart(ef, elf, "Approved exposure and loss",
+              (f"With 1 unit per applicant, approved exposure is the number of approved applicants and expected loss is their "
+               f"summed P(bad) × {lgd:.0%} LGD: the expected defaults, weighted by LGD. " if per_applicant else
+               f"Expected loss is each approved applicant's predicted P(bad) × {lgd:.0%} LGD × loan amount, summed. ")
+              + "Observed loss uses who actually defaulted in the data.", key="expected_loss")
 
 with all_rows_box:
     all_rows_panel(current_setting(), decision_rule(), key="decisions", exposure_column=exposure, lgd=lgd)

@@ -11,6 +11,8 @@ import streamlit as st
 
 from core.data import read_table
 from core.errors import RiskPruneError
+from core.formatting import display_na, fmt_num, fmt_pct, fmt_signed, undefined
+from core.glossary import help_text
 from core.governance import DEFAULT_REASONS, FOUR_FIFTHS, SegmentSpec
 from core.governance.segments import default_segment_columns, segment_candidates
 from core.hashing import sha256_hex
@@ -20,7 +22,7 @@ from ui.controls import current_setting, decision_rule, explain_settings
 from ui.state import Source, source_table, workspace_or_stop
 from ui.theme import BAD, BAND_COLOURS, NEUTRAL, ORIGINAL, PRUNED
 from ui.verdict import verdict_strip
-from ui.widgets import chart, download_csv, reference_line, show_error, view_or_stop
+from ui.widgets import busy, chart, download_csv, reference_line, show_error, view_or_stop
 
 st.title("Governance")
 ws = workspace_or_stop()
@@ -69,7 +71,8 @@ if up is not None and st.session_state.get("oot_upload_id") != up.file_id:
     st.session_state["oot_upload_id"] = up.file_id
     data = up.getvalue()
     try:
-        read_table(data, up.name)
+        with busy(f"Checking '{up.name}'…"):
+            read_table(data, up.name)
     except RiskPruneError as err:
         st.session_state["oot_source"] = None
         st.session_state["oot_error"] = f"'{up.name}' was not used: {err}"
@@ -83,11 +86,12 @@ oot = None if oot_src is None else OutOfTimeSample(oot_src.name, oot_src.sha256,
 oot_out = st.container()
 
 # ---------------------------------------------------------------- the one core call
-view = view_or_stop(governance_view, ws, current_setting(), decision_rule(), specs, explain_settings(), int(k_reasons), oot,
-                    context="Governance views cannot be computed: ")
+with busy("Computing segment approval rates, adverse-action reasons (SHAP) and out-of-time figures…"):
+    view = view_or_stop(governance_view, ws, current_setting(), decision_rule(), specs, explain_settings(), int(k_reasons), oot,
+                        context="Governance views cannot be computed: ")
 cur, cmp = view.pruned, view.comparison
 cutoff = cmp.cutoff.cutoff
-caption.caption(f"Pruned model: {cur.description}. Decisions at cutoff {cutoff:.4f} — {cmp.cutoff.how}. "
+caption.caption(f"Pruned model: {cur.description}. Decisions at cutoff {fmt_num(cutoff)} — {cmp.cutoff.how}. "
                 "Pruning a production credit model is a model change: these views answer the fair-lending and "
                 "model-risk questions a reviewer will ask.")
 
@@ -100,9 +104,10 @@ with segments_out:
     elif fair is not None:
         summary = fair.summary_frame()
         k = st.columns(3)
-        k[0].metric("Groups below four-fifths (original)", int(summary["flagged_original"].sum()))
-        k[1].metric("Groups below four-fifths (pruned)", int(summary["flagged_pruned"].sum()))
-        k[2].metric("Newly flagged by pruning", int(summary["newly_flagged"].sum()), delta_color="off")
+        k[0].metric("Groups below four-fifths (original)", int(summary["flagged_original"].sum()), help=help_text("air"))
+        k[1].metric("Groups below four-fifths (pruned)", int(summary["flagged_pruned"].sum()), help=help_text("air"))
+        k[2].metric("Newly flagged by pruning", int(summary["newly_flagged"].sum()), delta_color="off",
+                    help="Groups the pruned model puts below the four-fifths line that the original did not. " + help_text("air"))
         tf = fair.to_frame()
         x = [tf["column"].astype(str).tolist(), tf["segment"].astype(str).tolist()]  # grouped by segment column
         fig = go.Figure()
@@ -115,12 +120,15 @@ with segments_out:
         chart(fig, tf, "Approval parity by segment",
               "Each bar is a group's approval rate divided by the best-approved group's in the same column; bars under "
               "the red line fail the four-fifths rule of thumb used in fair-lending reviews.", key="air")
-        st.dataframe(tf[["column", "segment", "rows", "bads", "bad_rate", "auc_original", "auc_pruned", "approval_rate_original",
-                         "approval_rate_pruned", "air_original", "air_pruned", "flips", "note"]],
-                     hide_index=True, key="segment_table", column_config={
+        shown_tf = display_na(tf[["column", "segment", "rows", "bads", "bad_rate", "auc_original", "auc_pruned", "approval_rate_original",
+                                  "approval_rate_pruned", "air_original", "air_pruned", "flips", "note"]],
+                              words={"auc_original": undefined("auc"), "auc_pruned": undefined("auc"),
+                                     "air_original": undefined("air"), "air_pruned": undefined("air")},
+                              formats={c: (lambda v: fmt_num(v, 3)) for c in ("auc_original", "auc_pruned", "air_original", "air_pruned")})
+        st.dataframe(shown_tf, hide_index=True, key="segment_table", column_config={
                          c: st.column_config.NumberColumn(format="%.3f") for c in
                          ("bad_rate", "auc_original", "auc_pruned", "approval_rate_original", "approval_rate_pruned",
-                          "air_original", "air_pruned")})
+                          "air_original", "air_pruned") if pd.api.types.is_numeric_dtype(shown_tf[c])})
 
 with reasons_out:
     reasons = view.reasons
@@ -128,9 +136,13 @@ with reasons_out:
         st.error(f"Reasons could not be computed: {view.errors['reasons']}")
     elif reasons is not None:
         r = st.columns(4)
-        r[0].metric("Declined applicants assessed", f"{reasons.n_assessed:,}", help=reasons.note)
-        r[1].metric("Same principal reason", "n/a" if reasons.n_assessed == 0 else f"{reasons.same_top1_share:.1%}")
-        r[2].metric(f"Same top-{reasons.k} set", "n/a" if reasons.n_assessed == 0 else f"{reasons.same_set_share:.1%}")
+        nobody = "n/a: no explained applicant is declined at this cutoff"
+        r[0].metric("Declined applicants assessed", f"{reasons.n_assessed:,}", help=reasons.note or None)
+        r[1].metric("Same principal reason", "n/a" if reasons.n_assessed == 0 else fmt_pct(reasons.same_top1_share),
+                    help=nobody if reasons.n_assessed == 0 else "Declined applicants whose largest push towards bad (SHAP) is the "
+                         "same variable under both models. " + help_text("shap"))
+        r[2].metric(f"Same top-{reasons.k} set", "n/a" if reasons.n_assessed == 0 else fmt_pct(reasons.same_set_share),
+                    help=nobody if reasons.n_assessed == 0 else f"Declined applicants given the same {reasons.k} reasons, in any order.")
         r[3].metric("Applicants whose reasons changed", f"{reasons.n_changed:,}")
         st.caption(reasons.note)
         rf = reasons.reason_frame()
@@ -146,7 +158,7 @@ with reasons_out:
                   key="reasons")
             changed = reasons.changed_frame()
             st.subheader("Declined applicants whose reasons changed")
-            st.dataframe(changed, hide_index=True, key="reasons_changed")
+            st.dataframe(display_na(changed, "—"), hide_index=True, key="reasons_changed")
             download_csv(changed, "changed_reasons.csv", key="csv_reasons_changed", label="Changed reasons (CSV)")
 
 with oot_out:
@@ -158,16 +170,17 @@ with oot_out:
     elif result is not None:
         o = st.columns(4)
         o[0].metric("Out-of-time applicants", f"{result.n_oot:,}")
-        o[1].metric("AUC out of time (pruned)", f"{result.oot_pruned.auc:.4f}",
-                    f"{result.oot_pruned.auc - result.oot_original.auc:+.4f} vs original {result.oot_original.auc:.4f}")
-        o[2].metric("Score PSI (original)", f"{result.score_psi_original.value:.4f}", result.score_psi_original.band,
-                    delta_color="off", delta_arrow="off")
-        o[3].metric("Score PSI (pruned)", f"{result.score_psi_pruned.value:.4f}", result.score_psi_pruned.band,
-                    delta_color="off", delta_arrow="off")
+        o[1].metric("AUC out of time (pruned)", fmt_num(result.oot_pruned.auc),
+                    f"{fmt_signed(result.oot_pruned.auc - result.oot_original.auc)} vs original {fmt_num(result.oot_original.auc)}",
+                    help=help_text("auc"))
+        o[2].metric("Score PSI (original)", fmt_num(result.score_psi_original.value), result.score_psi_original.band,
+                    delta_color="off", delta_arrow="off", help="Later sample against the evaluation rows. " + help_text("psi"))
+        o[3].metric("Score PSI (pruned)", fmt_num(result.score_psi_pruned.value), result.score_psi_pruned.band,
+                    delta_color="off", delta_arrow="off", help="Later sample against the evaluation rows. " + help_text("psi"))
         for note in result.notes:
             st.caption(note)
         mf = result.to_frame()
-        st.dataframe(mf, hide_index=True, key="oot_metrics")
+        st.dataframe(display_na(mf), hide_index=True, key="oot_metrics")
         download_csv(mf, "out_of_time_metrics.csv", key="csv_oot_metrics", label="Out-of-time metrics (CSV)")
         cf = result.characteristics.to_frame().sort_values("psi", ascending=True)
         fig = go.Figure(go.Bar(x=cf["psi"], y=cf["variable"], orientation="h",

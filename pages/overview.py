@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.formatting import fmt_num, fmt_pct
+from core.glossary import help_text
 from core.workspace import overview
 from ui.state import workspace_or_stop
 from ui.verdict import verdict_strip
@@ -31,14 +33,15 @@ st.subheader("Data")
 d1, d2, d3, d4 = st.columns(4)
 d1.metric("Dataset", dsrc.name + (" (sample)" if dsrc.is_sample else ""))
 d2.metric("Rows", f"{view.n_rows:,}")
-d3.metric("Bad rate", f"{view.bad_rate:.1%}")
-d4.metric("Evaluation rows", f"{view.n_eval:,}")
+d3.metric("Bad rate", fmt_pct(view.bad_rate), help="Share of applicants whose outcome is bad (defaulted).")
+d4.metric("Evaluation rows", f"{view.n_eval:,}",
+          help="The applicants every figure is measured on; how they are chosen is set on the Data & model page.")
 
 st.subheader("Original model performance")
 p1, p2, p3 = st.columns(3)
-p1.metric(view.auc_label, f"{view.auc:.4f}")
-p2.metric("Gini", f"{view.gini:.4f}")
-p3.metric("KS", f"{view.ks:.4f}")
+p1.metric(view.auc_label, fmt_num(view.auc), help=help_text("auc"))
+p2.metric("Gini", fmt_num(view.gini), help=help_text("gini"))
+p3.metric("KS", fmt_num(view.ks), help=help_text("ks"))
 st.caption(view.split_note)
 
 st.divider()

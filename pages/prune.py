@@ -8,15 +8,16 @@ import streamlit as st
 
 from core.alignment import AFFINE, ISOTONIC, NONE, TO_ORIGINAL, TO_OUTCOMES
 from core.errors import RiskPruneError
-from core.formatting import human_size
+from core.formatting import fmt_num, fmt_signed, human_size
+from core.glossary import help_text
 from core.prune import COMPACTED, FineTuneSpec, get_method, prunable_layers
-from core.workspace import Setting, layer_sensitivity_for, prune_view, prune_workspace
+from core.workspace import Setting, evaluation_workspace, is_computed, layer_sensitivity_for, prune_view, prune_workspace
 from ui.controls import current_setting, decision_rule, fine_tunings, keep_setting, page_widget_key
 from ui.population import all_rows_panel
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
 from ui.verdict import verdict_strip
-from ui.widgets import chart, download_csv, reference_line, show_error
+from ui.widgets import busy, chart, download_csv, fix_links, progress_to, reference_line, show_error
 
 MAX_HEATMAP_CELLS = 256  # per side; larger layers are shown as the share kept per block
 
@@ -34,24 +35,26 @@ def per_layer_editor(expanded: bool) -> None:
         st.caption("Give a layer its own pruning ratio; leave a box empty to follow the sidebar's global ratio. "
                    "Output units are never removed by neuron methods, and input pruning has no per-layer setting.")
         layer_list = prunable_layers(ws.model)
+        labels = {l.name: l.label for l in layer_list}
         cols_ = st.columns(min(4, len(layer_list)))
         overrides: dict[str, float] = {}
         dropped: list[str] = []
         for i, l in enumerate(layer_list):
             disabled = (method.removes_neurons and l.is_output) or not method.per_layer
             val = cols_[i % len(cols_)].number_input(
-                f"Layer {l.name} ({l.in_features}→{l.out_features})", 0.0, 0.95, value=None, step=0.05,
+                l.label, 0.0, 0.95, value=None, step=0.05,
                 key=f"override_{l.name}", disabled=disabled, placeholder=f"global {spec.ratio:.0%}",
             )
             if val is not None and not disabled:
                 overrides[l.name] = float(val)
             elif val is not None:
                 dropped.append(l.name)
+        st.session_state["override_labels"] = labels  # the sidebar names overridden layers by these labels
         if overrides != (st.session_state.get("overrides") or {}):
             st.session_state["overrides"] = overrides
             if dropped:  # e.g. a ratio set for the output layer, then a neuron method chosen
                 st.session_state["overrides_note"] = (
-                    f"The per-layer setting of layer {', '.join(dropped)} does not apply to {method.label.lower()} and "
+                    f"The per-layer setting of {', '.join(labels[d] for d in dropped)} does not apply to {method.label} and "
                     "is not used (output units are never removed; input pruning has no per-layer setting).")
             st.rerun()
         if st.session_state.get("overrides") and st.button("Clear per-layer settings", key="clear_overrides"):
@@ -64,7 +67,9 @@ def per_layer_editor(expanded: bool) -> None:
 if st.session_state.get("overrides_note"):
     st.info(st.session_state.pop("overrides_note"))
 try:
-    view = prune_view(ws, setting, decision_rule())
+    with busy(f"Pruning the model and measuring it on {len(ws.eval_idx):,} applicants…",
+              ready=is_computed(evaluation_workspace(ws, setting), setting)):
+        view = prune_view(ws, setting, decision_rule())
 except RiskPruneError as err:
     show_error(err, "This pruning setting cannot be applied: ")
     per_layer_editor(expanded=True)
@@ -83,16 +88,18 @@ def pct(new: float, old: float) -> str:
 
 
 k = st.columns(7)
-k[0].metric("Sparsity", f"{res.sparsity:.0%}", help="Share of the original Linear weights that are zero or removed.")
+k[0].metric("Sparsity", f"{res.sparsity:.0%}", help=help_text("sparsity"))
 k[1].metric("Parameters", f"{p.parameters:,}", f"{pct(p.parameters, o.parameters)} vs {o.parameters:,}", delta_color="off",
-            help="Stored parameters; only compaction lowers this.")
-k[2].metric("Non-zeros", f"{p.nonzeros:,}", f"{pct(p.nonzeros, o.nonzeros)} vs {o.nonzeros:,}", delta_color="off")
+            help="Stored parameters; only compaction lowers this. " + help_text("compacted"))
+k[2].metric("Non-zeros", f"{p.nonzeros:,}", f"{pct(p.nonzeros, o.nonzeros)} vs {o.nonzeros:,}", delta_color="off",
+            help="Parameters that are not zero; masking lowers this but not the stored parameters. " + help_text("masked"))
 k[3].metric("File size", human_size(p.file_bytes), f"{pct(p.file_bytes, o.file_bytes)} vs {human_size(o.file_bytes)}", delta_color="off",
             help="Bytes of the model saved as TorchScript with its feature schema, measured by saving it; "
                  "the download on Report & export adds the pruning settings (about 1 KB).")
-k[4].metric("AUC", f"{cmp.pruned.auc:.4f}", f"{cmp.delta('auc'):+.4f} vs {cmp.original.auc:.4f}")
-k[5].metric("KS", f"{cmp.pruned.ks:.4f}", f"{cmp.delta('ks'):+.4f} vs {cmp.original.ks:.4f}")
-k[6].metric("Decision flips", f"{cmp.flips.count:,}", f"{cmp.flips.share:.1%} of {cmp.flips.n:,}", delta_color="off", delta_arrow="off")
+k[4].metric("AUC", fmt_num(cmp.pruned.auc), f"{fmt_signed(cmp.delta('auc'))} vs {fmt_num(cmp.original.auc)}", help=help_text("auc"))
+k[5].metric("KS", fmt_num(cmp.pruned.ks), f"{fmt_signed(cmp.delta('ks'))} vs {fmt_num(cmp.original.ks)}", help=help_text("ks"))
+k[6].metric("Decision flips", f"{cmp.flips.count:,}", f"{cmp.flips.share:.1%} of {cmp.flips.n:,}", delta_color="off", delta_arrow="off",
+            help=help_text("flips"))
 if cmp.ci:
     parts = []
     for name, label in (("auc", "ΔAUC"), ("ks", "ΔKS")):
@@ -105,10 +112,10 @@ all_rows_box = st.container()  # filled last (large books only): the headline fi
 
 layers = view.layers
 fig = go.Figure()
-fig.add_bar(x=layers["layer"], y=layers["sparsity"], marker_color=PRUNED, name="pruned",
+fig.add_bar(x=layers["label"], y=layers["sparsity"], marker_color=PRUNED, name="pruned",
             text=[f"{s:.0%}" for s in layers["sparsity"]], textposition="outside",
             customdata=np.stack([layers["nonzero_weights"], layers["total_weights"], layers["neurons_kept"], layers["neurons_total"]], axis=1),
-            hovertemplate="layer %{x}: %{y:.1%} removed<br>%{customdata[0]:,} of %{customdata[1]:,} weights left"
+            hovertemplate="%{x}: %{y:.1%} removed<br>%{customdata[0]:,} of %{customdata[1]:,} weights left"
                           "<br>%{customdata[2]} of %{customdata[3]} neurons active<extra></extra>")
 reference_line(fig, y=res.sparsity, text=f"whole model {res.sparsity:.0%}", colour=NEUTRAL)
 fig.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1.08], xaxis_title="Linear layer", yaxis_title="weights removed", xaxis_type="category")
@@ -118,7 +125,8 @@ chart(fig, layers, "Layer sparsity",
 
 st.subheader("Mask of one layer")
 names = list(layers["layer"])
-layer_name = st.selectbox("Layer", names, key="mask_layer")
+layer_labels = dict(zip(layers["layer"], layers["label"]))
+layer_name = st.selectbox("Layer", names, key="mask_layer", format_func=layer_labels.get)
 w = view.mask(layer_name)
 kept = (w != 0).astype(float)
 rows, cols = kept.shape
@@ -136,7 +144,7 @@ heat = go.Figure(go.Heatmap(z=kept_view, zmin=0, zmax=1, colorscale=[[0, "#f2f2f
 heat.update_layout(xaxis_title="input unit", yaxis_title="output unit (neuron)", yaxis_autorange="reversed")
 mask_df = pd.DataFrame({"output_unit": np.repeat(np.arange(rows), cols), "input_unit": np.tile(np.arange(cols), rows),
                         "weight": w.reshape(-1), "kept": kept.reshape(-1).astype(bool)})
-chart(heat, mask_df, f"Mask of layer {layer_name}",
+chart(heat, mask_df, f"Mask of {layer_labels[layer_name]}",
       "Dark cells are weights the pruned model keeps, light cells were removed; a fully light row is a removed neuron." + note,
       key="mask_heatmap", height=min(700, 220 + 6 * kept_view.shape[0]))
 
@@ -153,7 +161,8 @@ per_layer_editor(expanded=bool(spec.overrides))
 st.subheader("Recovery fine-tuning")
 if not ws.can_fine_tune:
     st.info("Fine-tuning needs training rows kept apart from the evaluation rows. Choose "
-            "'Held-out test split' on the Data & model page to enable it.")
+            "'Held-out test split' under Evaluation rows on the Data & model page to enable it.")
+    fix_links("Data & model page")
 else:
     tuned = fine_tunings().get(spec.key)
     c1, c2, c3 = st.columns([1, 1, 2])
@@ -165,7 +174,7 @@ else:
         ft = FineTuneSpec(int(epochs), float(lr), 64, int(spec.seed))
         bar = st.progress(0.0, text="Fine-tuning…")
         try:
-            prune_workspace(ws, Setting(spec, ft), progress=lambda done, total, what: bar.progress(done / total, text=what.capitalize()))
+            prune_workspace(ws, Setting(spec, ft), progress=progress_to(bar))
         except RiskPruneError as err:
             show_error(err, "Fine-tuning failed: ")
         else:
@@ -219,8 +228,9 @@ if st.button("Measure layer sensitivity", key="sens_run"):
 if st.session_state.get("sensitivity_shown") == (ws.key, sens_method, spec.seed):
     sens = layer_sensitivity_for(ws, sens_method, spec.seed)
     sf = go.Figure()
+    sens_labels = {l.name: l.label for l in prunable_layers(ws.model)}
     for i, (name, g) in enumerate(sens.groupby("layer", sort=False)):
-        sf.add_scatter(x=g["ratio"], y=g["auc_drop"], mode="lines+markers", name=f"layer {name}",
+        sf.add_scatter(x=g["ratio"], y=g["auc_drop"], mode="lines+markers", name=sens_labels.get(str(name), f"layer {name}"),
                        line_color=METHOD_COLOURS[i % len(METHOD_COLOURS)])
     reference_line(sf, y=0, colour=NEUTRAL, dash="solid")
     sf.update_layout(xaxis_tickformat=".0%", xaxis_title="share of this layer pruned", yaxis_title="AUC drop (original − pruned)")

@@ -8,16 +8,13 @@ the files render.
 """
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections import OrderedDict
 
-import pandas as pd
 import streamlit as st
 
 from core.errors import RiskPruneError
-from core.formatting import human_size
+from core.formatting import first_upper, fmt_num, human_size
 from core.governance.segments import SegmentSpec
 from core.metrics import DEFAULT_BOOTSTRAP
 from core.policy import Policy, Recommendation, default_policy
@@ -27,7 +24,7 @@ from core.workspace import OutOfTimeSample, report_view
 from ui.controls import current_setting, decision_rule, explain_settings
 from ui.state import bound_workspace, bounded_put, source_table, workspace_or_stop
 from ui.verdict import verdict_strip
-from ui.widgets import show_error, view_or_stop
+from ui.widgets import busy, fix_links, show_error, view_or_stop
 
 MIME = {REPORT_HTML: "text/html", REPORT_PDF: "application/pdf",
         REPORT_DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -40,12 +37,13 @@ st.title("Report & export")
 ws = workspace_or_stop()
 verdict_strip()
 setting, rule = current_setting(), decision_rule()
-view = view_or_stop(report_view, ws, setting, rule, context="Nothing can be exported for this setting: ")
+with busy("Saving the pruned model as TorchScript…"):
+    view = view_or_stop(report_view, ws, setting, rule, context="Nothing can be exported for this setting: ")
 cur, cmp, res = view.pruned, view.comparison, view.pruned.result
 msrc, dsrc = st.session_state["model_source"], st.session_state["data_source"]
 
 st.subheader("Pruned model")
-st.caption(f"{cur.description}. {res.state_note.capitalize()}.")
+st.caption(f"{cur.description}. {first_upper(res.state_note)}.")
 k = st.columns(3)
 for col, label, new, old in ((k[0], "Stored parameters", res.size.parameters, res.original_size.parameters),
                              (k[1], "Non-zero parameters", res.size.nonzeros, res.original_size.nonzeros)):
@@ -55,7 +53,7 @@ if view.model_file is None:
     st.error(view.model_file_error)
 else:
     st.download_button("Download pruned model (TorchScript .pt)", view.model_file, file_name=MODEL_PT, mime=MIME[MODEL_PT],
-                       key="download_model", type="primary")
+                       key="download_model", type="primary", on_click="ignore")
     st.caption("TorchScript with the feature schema and the pruning settings embedded; reloading it gives exactly the "
                "predictions shown in the dashboard. " + ("Compacted: hidden neurons are physically removed."
                                                           if res.state == "compacted" else
@@ -85,6 +83,7 @@ with st.expander("Validation settings (policy, materiality, grades, seed stabili
                 "(edit them on the Acceptance page). "
                 + ("The recommendation search run for this data is included." if recommendation is not None else
                    "No recommendation search for this data and policy: the report lists the sweep's candidates."))
+    fix_links("Acceptance page")
     a, b = st.columns(2)
     margin = a.slider("Non-material only if every criterion leaves this share of its allowance unused", 0.0, 1.0, 0.5, 0.05,
                       key="pack_margin")
@@ -153,18 +152,15 @@ else:
     cols = st.columns(len(FILES))
     for col, name in zip(cols, FILES):
         if name in bundle.files:
-            col.download_button(name, bundle.files[name], file_name=name, mime=MIME[name], key=f"download_{name}")
+            col.download_button(name, bundle.files[name], file_name=name, mime=MIME[name], key=f"download_{name}", on_click="ignore")
             col.caption(human_size(len(bundle.files[name])))
         else:
             col.warning(f"No {name}")
     if bundle.onnx_error:
         st.warning(f"ONNX export: {bundle.onnx_error}")
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in bundle.files.items():
-            zf.writestr(name, data)
-    st.download_button("Download everything (.zip)", archive.getvalue(), file_name="riskprune_report.zip",
-                       mime="application/zip", key="download_zip")
+    # built once per bundle (cached on it) and never a rerun: clicking during a rerun cannot cancel the download
+    st.download_button("Download everything (.zip)", bundle.archive, file_name="riskprune_report.zip",
+                       mime="application/zip", key="download_zip", on_click="ignore")
 
     if p is not None:
         tabs = st.tabs(["Verdict & change", "Performance vs challenger", "Rank ordering & calibration", "Stability",
@@ -198,7 +194,8 @@ else:
                 st.dataframe(c.display_seed_summary(), hide_index=True, key="pack_seeds_table")
             else:
                 st.info("Seed stability runs for fine-tuned models (fine-tune on the Prune page).")
-            st.caption(f"Score PSI {cmp.psi.value:.4f} — {cmp.psi.band}.")
+                fix_links("Prune page")
+            st.caption(f"Score PSI {fmt_num(cmp.psi.value)} — {cmp.psi.band}.")
         with tabs[4]:
             st.dataframe(c.display_triggers(), hide_index=True, key="pack_triggers")
             st.dataframe(c.display_signoff(), hide_index=True, key="pack_signoff")
@@ -215,4 +212,4 @@ settings = {
     "policy": {"name": policy.name, "key": policy.key},
 }
 st.json(json.loads(json.dumps(settings, default=str)), expanded=False)
-st.dataframe(pd.DataFrame(cmp.to_frame()), hide_index=True, key="report_metrics")
+st.dataframe(cmp.display_frame(), hide_index=True, key="report_metrics")

@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import RiskPruneError
+from core.formatting import display_na
 from core.metrics import HIGHER_IS_BETTER
 from core.policy import sweep_verdicts
 from core.prune import SIZE_COLUMNS, method_label, pareto_front
@@ -13,7 +14,7 @@ from ui.controls import current_setting, decision_rule
 from ui.state import workspace_or_stop
 from ui.theme import GOOD, METHOD_COLOURS, ORIGINAL, PARETO, PRUNED
 from ui.verdict import acceptance, verdict_strip
-from ui.widgets import chart, view_or_stop
+from ui.widgets import chart, fix_links, view_or_stop
 
 METRICS = {
     "auc": "AUC", "ks": "KS", "gini": "Gini", "brier": "Brier score", "log_loss": "Log-loss",
@@ -89,7 +90,7 @@ fig.add_scatter(x=[original_row[size]], y=[original_row[metric]], mode="markers"
 fig.add_scatter(x=[current_row[size]], y=[current_row[metric]], mode="markers", name="current setting",
                 marker=dict(color=PRUNED, size=16, symbol="star", line=dict(color="black", width=1)))
 fig.update_layout(xaxis_title=SIZE_COLUMNS[size], yaxis_title=METRICS[metric], height=520)
-chart(fig, table, f"{METRICS[metric]} against {SIZE_COLUMNS[size].lower()}",
+chart(fig, table, f"{METRICS[metric]} against model size: {SIZE_COLUMNS[size]}",
       "Each line is one pruning method; points further left are smaller models. The shaded line joins the settings no "
       "other setting beats on both size and this metric; green rings pass every criterion of the acceptance policy and "
       "the dashed green line is the best of those; the star is the current setting.",
@@ -110,6 +111,7 @@ st.subheader("Settings on the Pareto front")
 columns = ["method_label", "ratio", "state", size, metric, "delta_auc", "flips", *(["acceptable", "blocking"] if "acceptable" in front else [])]
 show = front[columns].rename(columns={"method_label": "method", size: SIZE_COLUMNS[size], metric: METRICS[metric], "delta_auc": "ΔAUC",
                                       "acceptable": "passes the policy", "blocking": "first failing criterion"})
-st.dataframe(show, hide_index=True, column_config={"ratio": st.column_config.NumberColumn(format="percent")})
+st.dataframe(display_na(show, "—"), hide_index=True, column_config={"ratio": st.column_config.NumberColumn(format="percent")})
 st.caption("For this metric every other setting is both larger and no better than one of these; the Acceptance page "
            "finds the smallest setting that passes every criterion.")
+fix_links("Acceptance page")

@@ -245,7 +245,7 @@ def test_a_per_layer_setting_that_stops_applying_is_dropped_with_a_note_not_an_e
     at.run()
     assert_clean(at)
     assert not at.error
-    assert any("layer 7 does not apply" in i.value for i in at.info)
+    assert any("Linear 32→1 (#7) does not apply to Neurons" in i.value for i in at.info)  # named as the reader sees it
     assert at.session_state["overrides"] == {}
     assert metric(at, "Sparsity") != "0%"
 

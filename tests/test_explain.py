@@ -539,12 +539,15 @@ def test_importance_shift_ranks_changes_overlap_and_correlations_on_a_hand_built
     assert shift.top_overlap == {5: pytest.approx(0.8), 10: pytest.approx(1.0)}
     assert shift.spearman == pytest.approx(1 - 6 * 12 / (7 * 48))
     assert shift.kendall == pytest.approx((18 - 3) / 21)
-    # f0 gains 7.7 pp of the total without moving rank; f6 climbs 3 places with +0.8 pp
-    assert shift.flagged == ("f0", "f6")
-    assert t.loc["f0", "flag_reason"].startswith("share +7.7")
-    assert t.loc["f6", "flag_reason"] == "rank up 3"
+    # every applicant has the same |φ| here, so no change is noise: f0 gains 7.7 pp of the total, f1 and f2 lose
+    # 3.6 and 2.9 pp to it (≥ 1 pp), f6 climbs 3 places inside the top 10 with +0.8 pp; f3–f5 lose < 1 pp and 1 rank
+    assert (t["share_change_se"] == 0).all() and t["beyond_noise"].all()
+    assert shift.flagged == ("f0", "f1", "f2", "f6")
+    assert t.loc["f0", "flag_reason"].startswith("share +7.7 pp")
+    assert t.loc["f6", "flag_reason"].startswith("rank up 3") and "share" not in t.loc["f6", "flag_reason"]
+    assert t.loc["f3", "flag_reason"] == ""
     summary = shift.summary()
-    assert summary["top5_overlap"] == pytest.approx(0.8) and summary["n_flagged"] == 2
+    assert summary["top5_overlap"] == pytest.approx(0.8) and summary["n_flagged"] == 4
     assert set(shift.long_frame()["model"]) == {"original", "pruned"} and len(shift.long_frame()) == 14
     assert len(shift.summary_frame()) == len(summary)
 
@@ -556,6 +559,69 @@ def test_importance_shift_thresholds_are_parameters():
     loose = importance_shift(_with_importance(ORIGINAL, NAMES), _with_importance(PRUNED, NAMES),
                              rank_threshold=1, share_threshold=0.03)
     assert loose.flagged == ("f0", "f1", "f3", "f4", "f5", "f6")
+
+
+def _noisy_attributions(importance, n_rows: int = 500, seed: int = 0) -> np.ndarray:
+    """Per-applicant φ whose mean |φ| is about ``importance`` (half-normal rows: real samples vary)."""
+    rng = np.random.default_rng(seed)
+    scale = np.asarray(importance, dtype=np.float64) * np.sqrt(np.pi / 2)
+    return rng.normal(size=(n_rows, len(scale))) * scale
+
+
+def _att(values, names) -> Attributions:
+    values = np.asarray(values, dtype=np.float64)
+    return Attributions(values, 0.0, values.sum(axis=1), FAST_PATH, True, np.arange(len(values)), tuple(names))
+
+
+SPREAD_NAMES = tuple(f"v{j}" for j in range(12))
+SPREAD = [1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7, 0.6, 0.25]  # distinct importances, v11 the smallest (~2 %)
+
+
+def test_only_the_variable_whose_attribution_changed_is_flagged():
+    """Pruning perturbs every attribution a little (paired noise) and triples one variable's: only that one is flagged.
+
+    The others lose share to it (< 1 point each, yet beyond noise: the rows are paired) and the variables it climbs
+    past move down one place: real changes, too small to matter.
+    """
+    rng = np.random.default_rng(1)
+    phi = _noisy_attributions(SPREAD, seed=2)
+    pruned = phi + rng.normal(scale=0.05, size=phi.shape)  # every variable moves a little
+    pruned[:, 11] *= 3.0  # v11 really changes: ~2 % → ~6 % of the total, two places up
+    shift = importance_shift(_att(phi, SPREAD_NAMES), _att(pruned, SPREAD_NAMES))
+    t = shift.table.set_index("feature")
+    assert shift.flagged == ("v11",)
+    assert t.loc["v11", "share_change"] > 0.03 and t.loc["v11", "beyond_noise"]
+    others = t.drop(index="v11")
+    assert (others["share_change"].abs() < 0.01).all() and (others["rank_change"].abs() <= 1).all()
+
+
+def test_identical_models_flag_nothing():
+    phi = _att(_noisy_attributions(SPREAD, seed=3), SPREAD_NAMES)
+    shift = importance_shift(phi, phi)
+    assert shift.flagged == () and not shift.table["beyond_noise"].any()
+    assert (shift.table["share_change"] == 0).all() and (shift.table["rank_change"] == 0).all()
+
+
+def test_a_rank_move_within_sampling_noise_is_not_flagged():
+    """v4 climbs three places among near-equal neighbours, but its mean gain comes from swings of ±1 per applicant:
+    within sampling noise, so not flagged (the old rank-only rule flagged it)."""
+    names = ("a", "b", "c", "d", "v4", "e")
+    n = 40
+    original = np.tile([5.0, 1.04, 1.03, 1.02, 1.0, 0.5], (n, 1))
+    pruned = original.copy()
+    pruned[:, 4] = original[:, 4] + np.where(np.arange(n) % 2 == 0, 1.0, -0.9)  # mean 1.05: v4 passes b, c and d ...
+    pruned[:, 0] = 4.95  # ... while the leader drops a little, so v4's share moves by half a point only
+    shift = importance_shift(_att(original, names), _att(pruned, names))
+    t = shift.table.set_index("feature")
+    assert t.loc["v4", "rank_change"] == 3 and abs(t.loc["v4", "share_change"]) < 0.01
+    assert not t.loc["v4", "beyond_noise"] and shift.flagged == ()
+    assert importance_shift(_att(original, names), _att(pruned, names), z=0).flagged == ("v4",)  # the noise test is what spares it
+
+
+def test_the_flag_rule_is_stated_with_its_numbers():
+    shift = importance_shift(_with_importance(ORIGINAL, NAMES), _with_importance(PRUNED, NAMES))
+    assert "1.96 standard errors" in shift.rule and "1 point(s) of share" in shift.rule and "top 10" in shift.rule
+    assert "2 explained applicants" in shift.rule
 
 
 def test_tied_importances_share_a_rank_and_do_not_look_like_moves():

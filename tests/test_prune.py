@@ -638,7 +638,16 @@ def test_sizes_are_counted_for_masked_and_compacted_models(models):
     frame = compact.size_frame()
     assert list(frame["quantity"]) == ["parameters", "nonzeros", "dense_bytes", "file_bytes", "multiply_adds"]
     assert (frame["change"] < 0).all()
-    assert list(compact.layer_frame()["layer"]) == ["0", "4", "8"]
+    layers = compact.layer_frame()
+    assert list(layers["layer"]) == ["0", "4", "8"]  # the keys of overrides and masks stay the module names ...
+    widths = [f"{a}→{b}" for a, b in zip(layers["inputs_total"], layers["neurons_total"])]
+    assert list(layers["label"]) == [f"Linear {w} (#{n})" for w, n in zip(widths, ["0", "4", "8"])]  # ... read as type, width, place
+
+
+def test_a_named_layer_keeps_its_name_in_its_label():
+    from core.prune.structure import layer_label
+
+    assert layer_label("fc1", 61, 64) == "Linear 61→64 (fc1)" and layer_label("4", 64, 32) == "Linear 64→32 (#4)"
 
 
 # --------------------------------------------------------------------------- sweep

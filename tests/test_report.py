@@ -131,7 +131,7 @@ def test_report_numbers_are_reproduced_from_the_exported_model_independently(sam
 
 
 VALIDATOR_ORDER = ["summary", "tradeoffs", "change", "data", "performance", "rank", "calibration", "stability", "explain", "fairness",
-                   "decisions", "limitations", "monitoring", "signoff", "appendix"]
+                   "decisions", "limitations", "monitoring", "signoff", "glossary", "appendix"]
 
 
 def test_html_sections_follow_the_order_a_validator_reads(sample_bundle):
@@ -370,7 +370,7 @@ def test_report_on_schema_less_test_model_with_governance_and_no_sweep(tmp_path)
     html = render_html(content)
     doc = _parse(html)  # no validation pack given: its sections are left out, the rest keeps the validator's order
     assert doc.ids == ["summary", "change", "data", "performance", "stability", "explain", "fairness", "decisions", "limitations",
-                       "signoff", "appendix"]
+                       "signoff", "glossary", "appendix"]
     text = doc.visible
     assert "four-fifths rule" in text and "0.9700" in text and "Reason stability" in text
     assert "column_20" in text and f"{44 * 20 / 7:.4f}" in text  # every column and row of a generic table
@@ -450,6 +450,60 @@ def test_undefined_numbers_are_words_in_html_pdf_docx_and_deck(tmp_path):
         assert not re.search(r"\bnan\b|\binf\b", text, re.IGNORECASE), fmt
     for fmt in ("html", "pdf", "docx"):
         assert "undefined: nobody approved" in " ".join(texts[fmt].split()), fmt
+
+
+def _document_lines(content):
+    """Every line the three renderers print, straight from the shared document: titles, paragraphs, bullets,
+    chart takeaways, KPI boxes and table cells."""
+    from core.report.document import H3, Bullets, Chart, Kpis, P, Table, document
+
+    for section in document(content):
+        yield section.title
+        for block in section.blocks:
+            if isinstance(block, (P, H3)):
+                yield block.text
+            elif isinstance(block, Bullets):
+                yield from block.items
+            elif isinstance(block, Chart):
+                yield block.takeaway
+            elif isinstance(block, Kpis):
+                yield from (" | ".join(item) for item in block.items)
+            elif isinstance(block, Table):
+                yield " | ".join(map(str, block.frame.columns))
+                yield from (" | ".join(map(str, row)) for row in block.frame.itertuples(index=False))
+
+
+@pytest.mark.parametrize("rule", [DecisionRule(), DecisionRule(cutoff=0.001)], ids=["default cutoff", "nobody approved"])
+def test_the_document_of_95_percent_neuron_pruning_has_no_nan_inf_or_none(sample_holdout, rule):
+    """The sample with 95 % of its neurons removed (and, second, a cutoff at which the pruned model approves nobody):
+    every printed line says an undefined number in words; the glossary and the flag rule are printed too."""
+    from dataclasses import replace
+
+    from core.policy import default_policy
+
+    options = ReportOptions(rule=rule, bootstrap=30, sweep_methods=("neuron_l1",), sweep_ratios=(0.0, 0.95),
+                            explain=ExplainSettings(100, 30), segment_columns=("age_in_years", "housing"),
+                            policy=replace(default_policy(), bootstrap_resamples=30, explain_rows=60))
+    run = run_report(sample_holdout, PruneSpec.make("neuron_l1", 0.95), options)
+    content = content_for(sample_holdout, run, options=options)
+    lines = list(_document_lines(content))
+    bad = [line for line in lines if re.search(r"\bnan\b|\binf\b|\binfinity\b", line, re.IGNORECASE) or re.search(r"\bNone\b", line)]
+    assert bad == []
+    text = "\n".join(lines)
+    assert "Glossary" in text and "Population stability index" in text and "Flag rule: a variable is flagged" in text
+    if rule.cutoff is not None:
+        assert run.comparison.pruned.approval_rate == 0 and "undefined: nobody approved" in text
+
+
+def test_the_zip_of_a_bundle_is_built_once_and_holds_every_file(sample_bundle):
+    import io
+    import zipfile
+
+    _, _, bundle = sample_bundle
+    first = bundle.archive
+    assert bundle.archive is first  # cached with the bundle: a page rerun hands out the same bytes
+    with zipfile.ZipFile(io.BytesIO(first)) as zf:
+        assert zf.namelist() == list(bundle.files) and all(zf.read(n) == bundle.files[n] for n in bundle.files)
 
 
 def test_html_stays_under_2_mb_on_a_large_book():

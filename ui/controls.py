@@ -35,7 +35,8 @@ def sidebar_controls() -> None:
                     help="Seeds every random choice (random pruning, fine-tuning, SHAP samples, bootstrap).")
     overrides = st.session_state.get("overrides") or {}
     if overrides:
-        sb.caption("Per-layer settings (Prune page): " + ", ".join(f"{k} → {v:.0%}" for k, v in overrides.items()))
+        labels = st.session_state.get("override_labels") or {}
+        sb.caption("Per-layer settings (Prune page): " + ", ".join(f"{labels.get(k, k)} → {v:.0%}" for k, v in overrides.items()))
     sb.header("Decisions")
     mode = sb.radio("Cutoff", list(CUTOFF_MODES), format_func=CUTOFF_MODES.get, key="cutoff_mode")
     if mode == CUTOFF_APPROVAL:

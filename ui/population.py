@@ -8,29 +8,28 @@ sample's figures are on screen while the all-rows ones are computed.
 """
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from core.errors import RiskPruneError
-from core.formatting import fmt_num, fmt_pct, fmt_signed
+from core.formatting import fmt_num, fmt_pct, fmt_points, fmt_signed, shown
 from core.metrics.decisions import DEFAULT_LGD, DecisionRule
 from core.workspace import PopulationFigures, Setting, population_figures
 from ui.state import bound_workspace, workspace
-from ui.widgets import download_csv, show_error
+from ui.widgets import download_csv, progress_to, show_error
 
 _RATES = {"approval_rate", "approved_bad_rate", "flipped_share"}
 
 
 def _cell(metric: str, value: float, signed: bool = False) -> str:
-    if value is None or not math.isfinite(value):
-        return "n/a"  # e.g. the bad rate of an empty approved book
+    """The printed figure, or why it does not exist (e.g. "undefined: nobody approved" for an empty approved book)."""
     if metric in _RATES:
-        return (f"{value * 100:+.2f} pts" if signed else fmt_pct(value, 2))
-    if metric == "expected_loss":
-        return f"{value:+,.0f}" if signed else f"{value:,.0f}"
-    return fmt_signed(value, 4) if signed else fmt_num(value, 4)
+        fmt = (lambda v: fmt_points(v, 2)) if signed else (lambda v: fmt_pct(v, 2))
+    elif metric == "expected_loss":
+        fmt = (lambda v: f"{v:+,.0f}") if signed else (lambda v: f"{v:,.0f}")
+    else:
+        fmt = (lambda v: fmt_signed(v, 4)) if signed else (lambda v: fmt_num(v, 4))
+    return shown(metric, value, fmt)
 
 
 def _display(fig: PopulationFigures) -> pd.DataFrame:
@@ -63,8 +62,7 @@ def all_rows_panel(setting: Setting, rule: DecisionRule, key: str, exposure_colu
     if not population_figures.cached(*args):
         bar = st.progress(0.0, text=f"Scoring all {len(full.eval_idx):,} evaluation rows with the shown model…")
     try:
-        fig = population_figures(*args, progress=None if bar is None else
-                                 (lambda d, t, w: bar.progress(d / t if t else 0.0, text=w.capitalize())))
+        fig = population_figures(*args, progress=None if bar is None else progress_to(bar))
     except RiskPruneError as err:
         show_error(err, "The all-rows figures cannot be computed: ")
         return

@@ -67,17 +67,17 @@ def forget_choices(keys) -> None:
         st.session_state.pop(key, None)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner="Loading and checking the model…")
 def _load_model(sha256: str, name: str, _data: bytes) -> LoadedModel:
     return load_model(_data, name)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner="Reading the data file…")
 def _load_table(sha256: str, name: str, sheet: str | None, _data: bytes) -> Table:
     return read_table(_data, name, sheet=sheet)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner="Looking for the outcome column…")
 def _guess(data_sha: str, sheet: str | None, preferred: str | None, _table: Table) -> TargetGuess:
     return guess_target(_table.frame, preferred)
 
@@ -223,14 +223,14 @@ def workspace_or_stop() -> Workspace:
         ws = workspace()
     except RiskPruneError as err:
         st.error(f"The model and data cannot be used together yet: {err}")
-        st.page_link("pages/data_model.py", label="Fix it on the Data & model page", icon="🛠️")
+        st.page_link("pages/data_model.py", label="Fix it on the Data & model page", icon="🛠️")  # every binding choice is there
         st.stop()
     if ws.evaluation_warning:
         st.warning(ws.evaluation_warning, icon="⚠️")
     if ws.is_sample:
         st.caption(f"📊 Large file: the figures on this page are computed on {ws.rows_label} "
                    f"(seed {sample_plan().seed}, same bad rate), so every slider move stays quick. "
-                   "Headline figures on all rows are on the Prune and Decisions pages; the sample size is set on the "
+                   "Headline figures on all rows are on the Prune and Decision impact pages; the sample size is set on the "
                    "Data & model page.")
     return ws
 
@@ -241,7 +241,7 @@ def data_summary(table: Table, target: str):
     return _target_summary(dsrc.sha256, st.session_state.get("sheet"), target, table)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner="Counting the outcomes…")
 def _target_summary(data_sha: str, sheet: str | None, target: str, _table: Table):
     return target_summary(_table.frame, target)
 
@@ -266,7 +266,7 @@ def profile_for(model: LoadedModel, table: Table, target: str | None):
     return _profile(dsrc.sha256, st.session_state.get("sheet"), target, msrc.sha256, table, model)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner="Reading the columns…")
 def _roles(data_sha: str, sheet: str | None, target: str, _table: Table) -> ColumnRoles:
     return column_roles(_table.frame, exclude=target)
 
@@ -277,7 +277,7 @@ def roles_for(table: Table, target: str) -> ColumnRoles:
     return _roles(dsrc.sha256, st.session_state.get("sheet"), target, table)
 
 
-@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=CACHE_ENTRIES, show_spinner="Looking for a train / test split column…")
 def _split_guess(data_sha: str, sheet: str | None, target: str | None, _table: Table) -> str | None:
     return guess_split_column(_table.frame, exclude=[target] if target else [])
 

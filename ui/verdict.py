@@ -16,6 +16,7 @@ from core.policy import FAILED, NOT_APPLICABLE, PASSED, Acceptance, Policy, Verd
 from core.workspace import OutOfTimeSample
 from ui.controls import current_setting, decision_rule
 from ui.state import source_table, workspace
+from ui.widgets import busy, fix_links
 
 STATUS_ICON = {PASSED: "✅", FAILED: "❌", NOT_APPLICABLE: "➖"}
 
@@ -33,12 +34,18 @@ def acceptance() -> Acceptance:
     return Acceptance(current_policy(), decision_rule(), tuple(SegmentSpec(c, None, bands) for c in columns), oot)
 
 
+def verdict_or_error() -> tuple[Verdict | None, RiskPruneError | None]:
+    """The shown model's verdict, or why it cannot be judged (the setting or the data cannot be used)."""
+    try:
+        with busy("Judging the shown model against the acceptance policy…"):
+            return setting_verdict(workspace(), current_setting(), acceptance()), None
+    except RiskPruneError as err:
+        return None, err
+
+
 def current_verdict() -> Verdict | None:
     """The shown model's verdict, or None while the model and data are not usable together (pages say why)."""
-    try:
-        return setting_verdict(workspace(), current_setting(), acceptance())
-    except RiskPruneError:
-        return None
+    return verdict_or_error()[0]
 
 
 def verdict_strip() -> None:
@@ -55,3 +62,4 @@ def verdict_strip() -> None:
         st.dataframe(frame[["", "group", "label", "value_text", "rule", "sentence"]], hide_index=True,
                      column_config={"value_text": "value", "rule": "limit"})
         st.caption("Edit the criteria, or search for the smallest model that passes them, on the Acceptance page.")
+        fix_links("Acceptance page")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,18 @@ __all__ = [
     "stratified_split",
     "target_values",
 ]
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    """Content hash of a frame: column names, dtypes and values, row by row (the index is positional, left out)."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(f"{c}:{t}" for c, t in zip(map(str, frame.columns), map(str, frame.dtypes))).encode())
+    try:
+        rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:  # unhashable cells (e.g. lists from a Parquet file): hash their text
+        rows = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+    h.update(np.ascontiguousarray(rows).tobytes())
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -96,13 +109,19 @@ class Dataset:
         rest = "every other value" if self.one_vs_rest else "the other value"
         return f"'{self.target}' = '{self.bad_value}' is bad, {rest} is good"
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """Hash of exactly what the model sees; the cache key for every computation on it."""
+        """Hash of what the model sees and of every column the pages read beside it; the cache key for every computation.
+
+        The columns the model does not use count too: a second file with the same inputs but another loan amount or
+        segment column must not be served the first file's results (exposure, fairness, an applicant's raw values).
+        Computed once per dataset.
+        """
         h = hashlib.sha256()
         h.update(np.ascontiguousarray(self.X).tobytes())
         h.update(np.ascontiguousarray(self.y).tobytes())
         h.update("\x1f".join(self.input_names).encode())
+        h.update(_frame_digest(self.frame).encode())
         return h.hexdigest()
 
     def with_missing(self, report: MissingReport) -> Dataset:

@@ -43,7 +43,7 @@ SHAP_DEEP = "shap.DeepExplainer"
 SHAP_PERMUTATION = "shap.PermutationExplainer"
 SAMPLED = "sampled-shapley"
 EXPLAINER_LABELS = {
-    FAST_PATH: "exact DeepSHAP (batched rescale rule, same values as shap.DeepExplainer)",
+    FAST_PATH: "exact DeepSHAP, computed layer by layer for many applicants at once (batched rescale rule; same values as shap.DeepExplainer)",
     SHAP_DEEP: "exact DeepSHAP (shap.DeepExplainer)",
     SHAP_PERMUTATION: "Shapley values estimated by shap.PermutationExplainer (sampled permutations)",
     SAMPLED: "Shapley values of each variable on the raw columns, estimated by stratified permutation sampling",
@@ -386,6 +386,16 @@ def _sampled(module, X, background, kind, names, groups, seed, max_evals, budget
                             standard_errors=est.standard_errors, error_bound=bound, **common)
     return Attributions(est.values, est.base_value, est.outputs, SAMPLED, False, note=note,
                         standard_errors=est.standard_errors, error_bound=bound, **common)
+
+
+def fast_path_applies(model: nn.Module | LoadedModel, kind: str, n_inputs: int) -> bool:
+    """True when ``explain`` will take the fast exact path (seconds); otherwise a shap fallback, possibly minutes."""
+    module = model.module if isinstance(model, LoadedModel) else model
+    try:
+        fast_chain(module, kind, n_inputs)
+    except UnsupportedNetwork:
+        return False
+    return True
 
 
 def explain_rows(

@@ -1,4 +1,18 @@
-"""How global importance (mean |φ|) moves from the original to the pruned model."""
+"""How global importance (mean |φ|) moves from the original to the pruned model, and which moves matter.
+
+A variable is flagged only when its move is both real and large enough to care about:
+
+* **beyond sampling noise** — the change of its share of total importance exceeds ``z`` standard
+  errors. Both models are explained on the same applicants, so the rows are paired: the standard
+  error comes from the per-applicant contributions to each share (the delta method for a ratio of
+  means, Cochran 1977, *Sampling Techniques*, §6.3), differenced row by row;
+* **practical** — the share moves by at least ``share_threshold`` (1 point), or the variable moves
+  at least ``rank_threshold`` (3) places while it is among the ``top_rank`` (10) most important of
+  either model.
+
+Rank moves alone flagged most variables of a real file (ranks among many small, similar importances
+reshuffle with the sample); the noise test removes those, the floor removes tiny but precise shifts.
+"""
 from __future__ import annotations
 
 import warnings
@@ -19,11 +33,14 @@ class ImportanceShift:
 
     ``table`` has one row per feature (or variable), ordered by original rank: importance of
     each model, absolute and relative change, share of total importance (fractions; the change in
-    ``share_change`` is in fraction points, 0.05 = 5 percentage points), rank (1 = most important,
-    ties share the best rank), ``rank_change = rank_original − rank_pruned`` (positive = moved up),
-    and whether it is flagged (|rank change| ≥ ``rank_threshold`` or |share change| ≥
-    ``share_threshold``). Spearman's ρ and Kendall's τ-b compare the importance vectors; top-k
-    overlap is the share of the original top k that is also in the pruned top k.
+    ``share_change`` is in fraction points, 0.05 = 5 percentage points) with its paired standard
+    error ``share_change_se``, rank (1 = most important, ties share the best rank),
+    ``rank_change = rank_original − rank_pruned`` (positive = moved up), ``beyond_noise``
+    (|share change| > ``z`` × its standard error) and whether it is flagged (beyond noise, and
+    |share change| ≥ ``share_threshold`` or |rank change| ≥ ``rank_threshold`` within the top
+    ``top_rank`` of either model; ``rule`` says it in words). Spearman's ρ and Kendall's τ-b compare
+    the importance vectors; top-k overlap is the share of the original top k that is also in the
+    pruned top k.
     """
 
     table: pd.DataFrame
@@ -37,6 +54,16 @@ class ImportanceShift:
     n_rows: int
     explainer_original: str = ""
     explainer_pruned: str = ""
+    z: float = 1.96
+    top_rank: int = 10
+
+    @property
+    def rule(self) -> str:
+        """The flag rule in words, as the Explain page and the report state it."""
+        return (f"a {self.level} is flagged when the change of its share of total importance is larger than sampling noise "
+                f"({self.z:g} standard errors of the paired difference over the {self.n_rows:,} explained applicants) and "
+                f"large enough to matter: at least {self.share_threshold * 100:g} point(s) of share, or a move of at least "
+                f"{self.rank_threshold} ranks while among the top {self.top_rank} of either model")
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -103,42 +130,71 @@ def _corr(fn, a: np.ndarray, b: np.ndarray) -> float:
         return float(fn(a, b)[0])
 
 
+def _share_influence(abs_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shares of mean |φ| and each row's linearised contribution to them (delta method for a ratio of means).
+
+    share_j = mean_i a_ij / mean_i t_i with t_i = Σ_j a_ij; row i contributes (a_ij − share_j · t_i) / mean t.
+    """
+    n, m = abs_values.shape
+    if n == 0:
+        return np.zeros(m), np.zeros((0, m))
+    mean_total = abs_values.sum(axis=1).mean()
+    if mean_total <= 0:
+        return np.zeros(m), np.zeros((n, m))
+    share = abs_values.mean(axis=0) / mean_total
+    return share, (abs_values - np.outer(abs_values.sum(axis=1), share)) / mean_total
+
+
 def importance_shift(
     original: Attributions,
     pruned: Attributions,
     groups: Sequence[str] | None = None,
     *,
     rank_threshold: int = 3,
-    share_threshold: float = 0.05,
+    share_threshold: float = 0.01,
+    top_rank: int = 10,
+    z: float = 1.96,
     top_k: Sequence[int] = (5, 10),
 ) -> ImportanceShift:
-    """Compare mean |φ| of the two models per feature, or per variable when ``groups`` is given."""
+    """Compare mean |φ| of the two models per feature, or per variable when ``groups`` is given.
+
+    Flags: see the module docstring (beyond ``z`` paired standard errors, and a share move of at least
+    ``share_threshold`` or a rank move of at least ``rank_threshold`` within the top ``top_rank``).
+    """
     check_same_sample(original, pruned)
-    if rank_threshold < 1 or not (0 < share_threshold <= 1):
-        raise ExplainError("Flag thresholds are out of range.", "Use a rank move of at least 1 and a share between 0 and 1.")
+    if rank_threshold < 1 or not (0 < share_threshold <= 1) or top_rank < 1 or not (z >= 0 and np.isfinite(z)):
+        raise ExplainError("Flag thresholds are out of range.",
+                           "Use a rank move of at least 1, a share between 0 and 1, a top of at least 1 and z ≥ 0.")
     if groups is not None:
         original, pruned = original.grouped(groups), pruned.grouped(groups)
     names = list(original.feature_names)
+    abs_o, abs_p = np.abs(original.values), np.abs(pruned.values)
     imp_o = original.mean_abs().to_numpy()
     imp_p = pruned.mean_abs().to_numpy()
-    tot_o, tot_p = imp_o.sum(), imp_p.sum()
-    share_o = imp_o / tot_o if tot_o > 0 else np.zeros_like(imp_o)
-    share_p = imp_p / tot_p if tot_p > 0 else np.zeros_like(imp_p)
+    share_o, infl_o = _share_influence(abs_o)
+    share_p, infl_p = _share_influence(abs_p)
+    n = original.n_rows
+    # paired: the same applicants under both models, so the row-by-row differences carry the noise
+    se = (np.std(infl_p - infl_o, axis=0, ddof=1) / np.sqrt(n)) if n >= 2 else np.full(len(names), np.nan)  # one row: no noise estimate
     rank_o, rank_p = _ranks(imp_o), _ranks(imp_p)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(imp_o > 0, (imp_p - imp_o) / np.where(imp_o > 0, imp_o, 1.0), np.nan)
     rank_change = rank_o - rank_p
     share_change = share_p - share_o
     eps = 1e-12
-    moved_rank = np.abs(rank_change) >= rank_threshold
+    beyond_noise = np.abs(share_change) > z * se + eps
     moved_share = np.abs(share_change) >= share_threshold - eps
+    moved_rank = (np.abs(rank_change) >= rank_threshold) & (np.minimum(rank_o, rank_p) <= top_rank)
+    flagged = beyond_noise & (moved_share | moved_rank)
     reasons = []
-    for r, s, rc, sc in zip(moved_rank, moved_share, rank_change, share_change):
+    for f, r, s, rc, sc, e in zip(flagged, moved_rank, moved_share, rank_change, share_change, se):
         parts = []
-        if r:
-            parts.append(f"rank {'up' if rc > 0 else 'down'} {abs(int(rc))}")
-        if s:
+        if f and s:
             parts.append(f"share {'+' if sc > 0 else '−'}{abs(sc) * 100:.1f} pp")
+        if f and r:
+            parts.append(f"rank {'up' if rc > 0 else 'down'} {abs(int(rc))}")
+        if f:
+            parts.append(f"noise ± {z * e * 100:.1f} pp")
         reasons.append(", ".join(parts))
     level = original.level
     table = pd.DataFrame({
@@ -150,10 +206,12 @@ def importance_shift(
         "share_original": share_o,
         "share_pruned": share_p,
         "share_change": share_change,
+        "share_change_se": se,
         "rank_original": rank_o,
         "rank_pruned": rank_p,
         "rank_change": rank_change,
-        "flagged": moved_rank | moved_share,
+        "beyond_noise": beyond_noise,
+        "flagged": flagged,
         "flag_reason": reasons,
     })
     table = table.iloc[np.lexsort((np.arange(len(names)), rank_o))].reset_index(drop=True)
@@ -173,4 +231,6 @@ def importance_shift(
         n_rows=original.n_rows,
         explainer_original=original.explainer,
         explainer_pruned=pruned.explainer,
+        z=float(z),
+        top_rank=int(top_rank),
     )

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import MetricError
+from core.formatting import fmt_signed, shown
 from core.metrics._sorted import SortedScores, auc_sorted, declined_counts, ks_sorted, sort_scores
 from core.metrics._validation import _both_classes, as_scores, check_cutoff, check_paired, check_y_score
 from core.metrics.calibration import _brier_kernel, _log_loss_kernel
@@ -107,6 +108,15 @@ class Comparison:
             d = p - o
             worse = None if better is None or not np.isfinite(d) else (d < 0 if better else d > 0)
             rows.append({"metric": key, "label": label, "original": o, "pruned": p, "change": d, "worse": worse})
+        return pd.DataFrame(rows)
+
+    def display_frame(self) -> pd.DataFrame:
+        """``to_frame`` as printed: numbers as text, an undefined one as its reason ("undefined: nobody approved")."""
+        rows = []
+        for r in self.to_frame().itertuples(index=False):
+            rows.append({"metric": r.label, "original": shown(r.metric, r.original), "pruned": shown(r.metric, r.pruned),
+                         "change": shown(r.metric, r.change, fmt_signed),
+                         "worse after pruning": "—" if r.worse is None else "yes" if r.worse else "no"})
         return pd.DataFrame(rows)
 
     def ci_frame(self) -> pd.DataFrame:

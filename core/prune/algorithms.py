@@ -334,8 +334,9 @@ def structured(unit: str, p: int):
         cut_blocks = sorted({_block_of(back.get(g.name, g.name), layers) for g, _ in plan})
         for b in cut_blocks:
             notes.setdefault(b, f"{what} compacted (removed with every coupled tensor, torch-pruning dependency graph)")
-        note = (f"{n_removed} {what} physically removed (torch-pruning dependency graph; compacted model verified "
-                f"identical to its masked twin, max difference {diff:.1e})") if plan else f"no {what} removed at this ratio"
+        note = (f"{n_removed} {what} physically removed together with every weight wired to them (torch-pruning's "
+                f"dependency graph; the compacted model is verified identical to its masked twin, max difference "
+                f"{diff:.1e})") if plan else f"no {what} removed at this ratio"
         return Cut(module, masked_out, full, COMPACTED, note, stats_names=names, module_names=names, block_notes=notes)
 
     return procedure

@@ -22,7 +22,7 @@ from torch import nn
 
 from core.data.schema import FeatureSchema, FeatureSpec
 from core.prune.size import ModelSize
-from core.prune.structure import PrunableLayer
+from core.prune.structure import PrunableLayer, layer_label
 
 if TYPE_CHECKING:
     from core.prune.spec import PruneSpec
@@ -57,9 +57,14 @@ class LayerStats:
     def sparsity(self) -> float:
         return 1.0 - self.nonzero_weights / self.total_weights if self.total_weights else 0.0
 
+    @property
+    def label(self) -> str:
+        """Type, original width and position ("Linear 61→64 (#0)"); ``name`` stays the key."""
+        return layer_label(self.name, self.inputs_total, self.neurons_total, self.kind)
+
     def to_dict(self) -> dict:
-        return {"layer": self.name, "block": self.block, "kind": self.kind, "weight_kind": self.weight_kind,
-                "state": self.state, "total_weights": self.total_weights,
+        return {"layer": self.name, "label": self.label, "block": self.block, "kind": self.kind,
+                "weight_kind": self.weight_kind, "state": self.state, "total_weights": self.total_weights,
                 "nonzero_weights": self.nonzero_weights, "sparsity": self.sparsity,
                 "neurons_total": self.neurons_total, "neurons_kept": self.neurons_kept,
                 "inputs_total": self.inputs_total, "inputs_kept": self.inputs_kept}

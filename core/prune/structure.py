@@ -28,6 +28,16 @@ WEIGHT_KIND_LABELS = {LINEAR: "Linear layers", EMBEDDING: "Embedding tables", AT
 _LINEAR_KINDS = ("Linear", "NonDynamicallyQuantizableLinear")
 
 
+def layer_label(name: str, in_features: int, out_features: int, kind: str = "Linear") -> str:
+    """A layer as a reader recognises it: type, width and position, e.g. "Linear 61→64 (#0)".
+
+    Module names of a plain ``nn.Sequential`` are bare positions ("0", "4", "7"), which say nothing
+    on a chart axis; the name stays the key everywhere (overrides, masks, CSVs), this is its label.
+    """
+    where = f"#{name}" if str(name).isdigit() else str(name)
+    return f"{kind} {int(in_features)}→{int(out_features)} ({where})"
+
+
 @dataclass(frozen=True)
 class PrunableLayer:
     """A weight matrix as the user sees it: its name in the upload, its block and where it sits.
@@ -52,6 +62,10 @@ class PrunableLayer:
 
 def _parent(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else "(root)"
+
+    @property
+    def label(self) -> str:
+        return layer_label(self.name, self.in_features, self.out_features)
 
 
 def prunable_layers(model: LoadedModel) -> list[PrunableLayer]:

@@ -9,9 +9,12 @@ manifest.json bytes. The CLI writes the bundle; the dashboard offers each file a
 """
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from core.errors import ModelError
 from core.explain.sample import ExplainSettings
@@ -243,6 +246,19 @@ class ReportBundle:
     files: dict  # file name → bytes, manifest.json last
     manifest: dict
     onnx_error: str | None = None  # why the ONNX file is missing, when it is
+
+    @cached_property
+    def archive(self) -> bytes:
+        """Every file in one zip, in the bundle's order (manifest last), built once per bundle.
+
+        The Report page offers it on every rerun; compressing a few MB each time would make every
+        click on that page slow, and a download started during a rebuild could be cut off.
+        """
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in self.files.items():
+                zf.writestr(name, data)
+        return buffer.getvalue()
 
 
 def build_bundle(ws: Workspace, run: ReportRun, content: ReportContent, *, model_file: str | None = None,

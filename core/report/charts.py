@@ -131,7 +131,8 @@ def _sparsity(c):
     ax.bar(x + 0.2, f["nonzero_weights"], 0.4, color=PRUNED_COLOUR, label="Non-zero after pruning")
     for i, s in enumerate(f["sparsity"]):
         ax.text(i + 0.2, f["nonzero_weights"].iloc[i], f"{s:.0%}", ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, [str(v) for v in f["layer"]])
+    names = [str(v) for v in (f["label"] if "label" in f else f["layer"])]
+    ax.set_xticks(x, names, fontsize=7, rotation=0 if len(names) <= 4 else 30, ha="center" if len(names) <= 4 else "right")
     ax.set_xlabel("layer")
     ax.set_ylabel("weights")
     ax.legend(fontsize=8)

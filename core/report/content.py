@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from core.explain.shift import ImportanceShift
-from core.formatting import display_frame, fmt_cell, fmt_int, fmt_num, fmt_pct, fmt_signed
+from core.formatting import display_frame, fmt_cell, fmt_int, fmt_num, fmt_pct, fmt_signed, shown
 from core.governance.reasons import ReasonStability
 from core.governance.segments import SegmentFairness
+from core.hashing import sha256_hex
 from core.metrics.comparison import METRIC_LABELS, Comparison
 from core.metrics.stability import psi_bands_text
 from core.policy.verdict import DISABLED, FAILED, NOT_APPLICABLE, PASSED
@@ -33,7 +34,7 @@ from core.workspace.binding import EVAL_HOLDOUT, EVAL_SEPARATE_FILE, EVAL_SPLIT_
 from core.workspace.operations import PrunedModel
 
 # The order a validator reads: verdict → alternatives → change → data → performance → rank ordering →
-# calibration → stability → explanations → fairness → decisions → limitations → monitoring → sign-off → appendix.
+# calibration → stability → explanations → fairness → decisions → limitations → monitoring → sign-off → glossary → appendix.
 SECTIONS = (
     ("summary", "Summary verdict"),
     ("tradeoffs", "Candidates considered"),
@@ -50,6 +51,7 @@ SECTIONS = (
     ("limitations", "Limitations"),
     ("monitoring", "Monitoring triggers"),
     ("signoff", "Sign-off and references"),
+    ("glossary", "Glossary"),
     ("appendix", "Appendix: settings, versions, hashes"),
 )
 PACK_SECTIONS = {"rank", "calibration", "monitoring", "alignment"}  # only with a validation pack
@@ -69,27 +71,6 @@ COUNT_METRICS = {"n", "n_bad"}
 
 def fmt_metric(key: str, value: Any) -> str:
     return fmt_int(value) if key in COUNT_METRICS else fmt_num(value)
-
-
-# Why a metric can be undefined on real applicants, in the words the report prints instead of a number.
-UNDEFINED = {
-    "approved_bad_rate": "undefined: nobody approved",
-    "precision": "undefined: nobody declined",
-    "f1": "undefined: nobody declined",
-    "accuracy": "undefined: no applicants",
-}
-
-
-def _finite(value: Any) -> bool:
-    try:
-        return math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def shown(key: str, value: Any, fmt=fmt_num) -> str:
-    """A number as printed, or the reason it does not exist ("undefined: nobody approved"), never "nan"."""
-    return fmt(value) if _finite(value) else UNDEFINED.get(key, "undefined")
 
 
 def governance_tables(governance: Any) -> list[tuple[str, pd.DataFrame, str]]:
@@ -253,7 +234,7 @@ class ReportContent:
             extra = {"Block": f["block"].astype(str), "Kind": f["kind"].astype(str), "State": f["state"].astype(str)}
         return pd.DataFrame({
             **extra,
-            "Layer": f["layer"].astype(str), "Weights": [fmt_int(v) for v in f["total_weights"]],
+            "Layer": (f["label"] if "label" in f else f["layer"]).astype(str), "Weights": [fmt_int(v) for v in f["total_weights"]],
             "Non-zero": [fmt_int(v) for v in f["nonzero_weights"]], "Sparsity": [fmt_pct(v) for v in f["sparsity"]],
             "Neurons kept": [f"{int(a)}/{int(b)}" for a, b in zip(f["neurons_kept"], f["neurons_total"])],
             "Inputs kept": [f"{int(a)}/{int(b)}" for a, b in zip(f["inputs_kept"], f["inputs_total"])],
@@ -405,9 +386,8 @@ class ReportContent:
                 ("Outcome", f"{self.target} = '{self.bad_value}' counts as bad"),
                 ("Bad outcomes evaluated", f"{fmt_int(c.n_bad)} of {fmt_int(c.n)} ({fmt_pct(c.bad_rate, 1)})"),
                 ("Model inputs", fmt_int(self.n_inputs)), ("Model output", self.output_label), ("Rows used", self.split_note)]
-        missing = self.settings.get("missing_values")
-        if missing:
-            rows.append(("Missing values", str(missing)))
+        if self.missing_text:
+            rows.append(("Missing values", self.missing_text))
         if self.pack is not None and self.pack.challenger is not None:
             rows.append(("Challenger rows", self.pack.challenger.note))
         return pd.DataFrame(rows, columns=["Item", "Value"])
@@ -545,8 +525,8 @@ class ReportContent:
         return pd.DataFrame({"Column": f["column"].astype(str), "Segment": f["segment"].astype(str), "Applicants": [fmt_int(v) for v in f["rows"]],
                              "Approved (original)": [fmt_pct(v, 1) for v in f["approval_rate_original"]],
                              "Approved (pruned)": [fmt_pct(v, 1) for v in f["approval_rate_pruned"]],
-                             "AIR original": [fmt_num(v, 3) if v == v else "undefined: nobody approved" for v in f["air_original"]],
-                             "AIR pruned": [fmt_num(v, 3) if v == v else "undefined: nobody approved" for v in f["air_pruned"]],
+                             "AIR original": [shown("air", v, lambda x: fmt_num(x, 3)) for v in f["air_original"]],
+                             "AIR pruned": [shown("air", v, lambda x: fmt_num(x, 3)) for v in f["air_pruned"]],
                              "Below 4/5": ["newly" if n else ("yes" if p else "") for n, p in zip(f["newly_flagged"], f["flagged_pruned"])]})
 
     def display_reasons(self, top: int = 15) -> pd.DataFrame:
@@ -593,7 +573,8 @@ class ReportContent:
         rows = [("Model file SHA-256", self.model_sha256), ("Data file SHA-256", self.data_sha256 or "not given (data passed in memory)"),
                 ("Prepared data fingerprint", self.data_fingerprint)]
         if self.pack is not None:
-            rows += [("Policy key", self.pack.policy.key), ("Validation options key", self.pack.options.key[:64])]
+            rows += [("Policy key", self.pack.policy.key),
+                     ("Validation options (SHA-256 of their key)", sha256_hex(self.pack.options.key.encode("utf-8")))]
         rows.append(("Output files", "SHA-256 of every written file (this report, the model exports) is in manifest.json"))
         return pd.DataFrame(rows, columns=["Item", "Value"])
 

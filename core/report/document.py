@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from core.formatting import display_frame, fmt_int, fmt_num, fmt_pct, fmt_signed
+from core.glossary import glossary_frame
 from core.metrics.stability import psi_bands_text
 from core.report.content import ReportContent, headline, summary_kpis
+from core.workspace.exposure import PER_APPLICANT, PER_APPLICANT_NOTE
 
 
 @dataclass(frozen=True)
@@ -291,8 +293,9 @@ def _explain(c: ReportContent) -> list:
         flagged = ", ".join(sh.flagged) if sh.flagged else "none"
         out.append(P(f"Spearman ρ of importances {fmt_num(sh.spearman)}, Kendall τ {fmt_num(sh.kendall)}; "
                      + ", ".join(f"top-{k} overlap {fmt_pct(v, 0)}" for k, v in sorted(sh.top_overlap.items()))
-                     + f". Flagged ({sh.level} moved ≥ {sh.rank_threshold} ranks or ≥ {sh.share_threshold * 100:.0f} pp of share): "
-                       f"{flagged}."))
+                     + f". Flagged {sh.level}s: {flagged}."))
+        out.append(P(f"Flag rule: {sh.rule}. Ranks among many small, similar importances reshuffle from one sample of "
+                     "applicants to the next; the noise test keeps those out.", "note"))
         out += [b for b in (chart_block(c, "shift"),) if b]
         out.append(Table(c.display_shift(), "shift", max_rows=60, cut_html=True))
     else:
@@ -333,8 +336,10 @@ def _decisions(c: ReportContent) -> list:
     out.append(H3("Expected loss of the approved book"))
     if p is not None and p.expected_loss is not None:
         el = p.expected_loss
+        exposure = (f"no usable loan-amount column, so {PER_APPLICANT_NOTE}" if el.exposure_column == PER_APPLICANT
+                    else f"exposure '{el.exposure_column}'")
         out += [P(f"Expected loss = PD × LGD × EAD (Basel II IRB, BCBS 2006 ¶272) over each model's approved applicants, with "
-                  f"exposure '{el.exposure_column}' and LGD {fmt_pct(el.lgd, 0)}; observed loss uses the actual outcomes."),
+                  f"{exposure} and LGD {fmt_pct(el.lgd, 0)}; observed loss uses the actual outcomes."),
                 Table(c.display_expected_loss())]
     else:
         why = (p.notes.get("expected loss") if p is not None else None) or "no exposure (loan amount) column was identified"
@@ -361,6 +366,12 @@ def _signoff(c: ReportContent) -> list:
             H3("Supervisory references"), Table(c.display_references(), "references", widths=(2.5, 5, 3, 6))]
 
 
+def _glossary(c: ReportContent) -> list:
+    return [P("Every statistic and term of this report in one plain sentence, with the reference a validator would cite; the "
+              "dashboard shows the same sentences as tooltips (core.glossary).", "note"),
+            Table(glossary_frame(), "glossary", widths=(2.5, 8, 4.5))]
+
+
 def _appendix(c: ReportContent) -> list:
     return [H3("Settings"), Table(c.display_settings(), "text", widths=(3, 9)), H3("Hashes"), Table(c.display_hashes(), "meta", widths=(3, 9)),
             H3("Package versions"), Table(c.display_versions(), widths=(3, 3)),
@@ -371,7 +382,7 @@ def _appendix(c: ReportContent) -> list:
 BUILDERS = {"summary": _summary, "tradeoffs": _candidates, "change": _change, "alignment": _alignment, "data": _data,
             "performance": _performance, "rank": _rank, "calibration": _calibration, "stability": _stability, "explain": _explain,
             "fairness": _fairness, "decisions": _decisions, "limitations": _limitations, "monitoring": _monitoring,
-            "signoff": _signoff, "appendix": _appendix}
+            "signoff": _signoff, "glossary": _glossary, "appendix": _appendix}
 
 
 def document(c: ReportContent) -> tuple[Section, ...]:

@@ -109,9 +109,10 @@ def size_figure(c: ReportContent) -> go.Figure:
 
 def sparsity_figure(c: ReportContent) -> go.Figure:
     f = c.layers
+    names = (f["label"] if "label" in f else f["layer"]).astype(str)
     fig = go.Figure([
-        go.Bar(name="Original weights", x=f["layer"].astype(str), y=f["total_weights"], marker_color=ORIGINAL_COLOUR),
-        go.Bar(name="Non-zero after pruning", x=f["layer"].astype(str), y=f["nonzero_weights"], marker_color=PRUNED_COLOUR,
+        go.Bar(name="Original weights", x=names, y=f["total_weights"], marker_color=ORIGINAL_COLOUR),
+        go.Bar(name="Non-zero after pruning", x=names, y=f["nonzero_weights"], marker_color=PRUNED_COLOUR,
                text=[f"{s:.0%} sparse" for s in f["sparsity"]], textposition="outside"),
     ])
     fig.update_layout(barmode="group", title=CHART_TITLES["sparsity"], xaxis_title="layer", yaxis_title="weights")

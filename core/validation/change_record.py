@@ -210,7 +210,7 @@ class Materiality:
             return (f"Material change: it fails {len(failed)} acceptance criteria ({', '.join(failed)}), so it cannot be "
                     "classed non-material.")
         more = f" ({len(self.reasons) - 1} more reason(s) below)" if len(self.reasons) > 1 else ""
-        return f"Material change: {self.reasons[0][0].lower()}{self.reasons[0][1:].rstrip('.')}{more}."
+        return f"Material change — {self.reasons[0].rstrip('.')}{more}."  # the reason keeps its capitals (ΔAUC, AUC)
 
     def to_frame(self) -> pd.DataFrame:
         return self.margins.copy()

@@ -58,11 +58,11 @@ from core.validation.challenger import Challenger, ChallengerSpec, ModelPerforma
 from core.validation.change_record import ChangeRecord, MaterialityPolicy, MonitoringPolicy, materiality, monitoring_triggers, reference_bins
 from core.validation.seed_stability import DEFAULT_SEEDS, SeedStability, seed_stability
 from core.workspace.binding import Workspace
-from core.workspace.governance import OutOfTimeSample, eval_frame, out_of_time_for, segment_fairness_for
+from core.workspace.exposure import PER_APPLICANT, PER_APPLICANT_NOTE, exposure_columns, exposure_guess, exposure_values
+from core.workspace.governance import OutOfTimeSample, out_of_time_for, segment_fairness_for
 from core.workspace.operations import PrunedModel, Setting, as_setting, prune_workspace
 
 MAX_GRADES = 30
-EXPOSURE_WORDS = ("exposure", "ead", "amount", "balance", "loan")
 
 
 @dataclass(frozen=True)
@@ -283,14 +283,11 @@ def _rank(y: np.ndarray, s: np.ndarray, options: PackOptions) -> RankOrdering:
 
 
 def guess_exposure_column(ws: Workspace) -> str | None:
-    """A numeric column that holds the loan amount, by name (exposure, EAD, amount, balance, loan), or None."""
-    frame = ws.data.frame
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != ws.data.target]
-    for word in EXPOSURE_WORDS:
-        for c in numeric:
-            if word in str(c).lower():
-                return str(c)
-    return None
+    """A usable column that holds the loan amount, by name (exposure, EAD, amount, balance, limit, loan), or None.
+
+    The Decision impact page guesses with the same function (``core.workspace.exposure``).
+    """
+    return exposure_guess(exposure_columns(ws))
 
 
 def _changes(ws: Workspace, pruned: PrunedModel, setting: Setting, comparison: Comparison) -> pd.DataFrame:
@@ -351,8 +348,11 @@ def _limitations(ws: Workspace, pruned: PrunedModel, setting: Setting, pack_part
     n_bad = int(ws.y_eval.sum())
     if n_bad < 100:
         out.append(f"Only {n_bad} bad outcomes are evaluated: intervals are wide and per-grade tests have little power.")
-    if pack_parts.get("expected_loss") is None:
-        out.append("Expected loss is not shown: no exposure (loan amount) column was identified.")
+    el = pack_parts.get("expected_loss")
+    if el is None:
+        out.append("Expected loss is not shown.")
+    elif el.exposure_column == PER_APPLICANT:
+        out.append(f"No usable exposure (loan amount) column was found: {PER_APPLICANT_NOTE}; money amounts are not assessed.")
     return tuple(out)
 
 
@@ -432,12 +432,10 @@ def build_pack(ws: Workspace, setting: Setting, pruned: PrunedModel, comparison:
     parts["out_of_time"] = oot_result
 
     el = None
-    column = guess_exposure_column(ws) if exposure_column is None else (exposure_column or None)
+    column = (guess_exposure_column(ws) or PER_APPLICANT) if exposure_column is None else (exposure_column or None)
     if column is not None:
         try:
-            if column not in ws.data.frame.columns:
-                raise SpecError(f"The data has no column '{column}' to use as exposure.", "Pick the loan amount column.")
-            el = expected_loss(y, so, sp, eval_frame(ws)[column].to_numpy(), cutoff=cutoff, lgd=lgd, exposure_column=column)
+            el = expected_loss(y, so, sp, exposure_values(ws, column), cutoff=cutoff, lgd=lgd, exposure_column=column)
         except RiskPruneError as err:
             notes["expected loss"] = str(err)
     parts["expected_loss"] = el

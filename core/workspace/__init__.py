@@ -4,6 +4,7 @@ Pages, the CLI, the report and the Python API share these functions, so they sho
 """
 from core.workspace.binding import DEFAULT_SPLIT_SEED, EVAL_ALL, EVAL_HOLDOUT, Workspace, bind, is_training_data
 from core.workspace.evaluation_sample import SAMPLE_ABOVE_ROWS, SamplePlan, automatic_rows, interactive_workspace, sample_rows_for
+from core.workspace.exposure import PER_APPLICANT, ExposureColumn, exposure_columns, exposure_guess, exposure_problem, exposure_values
 from core.workspace.governance import (
     OutOfTimeSample,
     adverse_action_reasons_for,
@@ -39,7 +40,9 @@ from core.workspace.views import (
     ReportView,
     TradeoffView,
     decision_view,
+    explain_ready,
     explain_view,
+    explains_fast,
     governance_view,
     overview,
     prune_view,
@@ -53,7 +56,8 @@ __all__ = [
     "segment_fairness_for", "PrunedModel", "Setting", "as_setting", "attributions_for", "compare_workspace",
     "decision_curves", "evaluation_workspace", "is_computed", "layer_sensitivity_for", "prune_workspace",
     "reference_inputs", "scored", "sweep_workspace", "DecisionView", "ExplainView", "GovernanceView", "Overview",
-    "PruneView", "ReportView", "TradeoffView", "decision_view", "explain_view", "governance_view", "overview",
+    "PruneView", "ReportView", "TradeoffView", "decision_view", "explain_ready", "explain_view", "explains_fast", "governance_view", "overview",
     "prune_view", "report_view", "tradeoff_view", "SAMPLE_ABOVE_ROWS", "SamplePlan", "automatic_rows", "interactive_workspace",
-    "sample_rows_for", "PopulationFigures", "population_figures", "score_all",
+    "sample_rows_for", "PopulationFigures", "population_figures", "score_all", "PER_APPLICANT", "ExposureColumn", "exposure_columns",
+    "exposure_guess", "exposure_problem", "exposure_values",
 ]

@@ -24,6 +24,7 @@ from core.metrics.decisions import DEFAULT_LGD, DecisionRule, ExpectedLoss, expe
 from core.model.outputs import pbad_from_raw, raw_outputs
 from core.progress import Progress, report
 from core.workspace.binding import Workspace
+from core.workspace.exposure import exposure_values
 from core.workspace.operations import Setting, as_setting, compare_workspace, evaluation_workspace, prune_workspace
 
 SCORING_BATCH = 65_536
@@ -133,7 +134,5 @@ def population_figures(full: Workspace, sample: Workspace, setting: Setting, rul
 
 
 def _expected_loss(ws: Workspace, scores: np.ndarray, comp: Comparison, column: str, lgd: float) -> ExpectedLoss:
-    if column not in ws.data.frame.columns:
-        raise SpecError(f"'{column}' is not a column of the data.", "Pick the loan amount column.")
-    ead = ws.data.frame[column].to_numpy()[ws.eval_idx]
-    return expected_loss(ws.y_eval, ws.original_scores, scores, ead, cutoff=comp.cutoff.cutoff, lgd=lgd, exposure_column=column)
+    return expected_loss(ws.y_eval, ws.original_scores, scores, exposure_values(ws, column), cutoff=comp.cutoff.cutoff, lgd=lgd,
+                         exposure_column=column)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.errors import RiskPruneError, SpecError
-from core.explain.attributions import Attributions
+from core.errors import RiskPruneError
+from core.explain.attributions import Attributions, fast_path_applies
 from core.explain.sample import ExplainSample, ExplainSettings
 from core.explain.shift import ImportanceShift, importance_shift
 from core.governance.drift import OutOfTime
@@ -29,6 +29,7 @@ from core.progress import Progress
 from core.prune.structure import PrunableLayer, linear_weights, prunable_layers
 from core.prune.sweep import SweepResult
 from core.workspace.binding import EVAL_HOLDOUT, Workspace
+from core.workspace.exposure import PER_APPLICANT, ExposureColumn, exposure_columns, exposure_guess, exposure_values
 from core.workspace.governance import OutOfTimeSample, out_of_time_for, reasons_for, segment_fairness_for
 from core.workspace.operations import (
     PrunedModel,
@@ -37,12 +38,10 @@ from core.workspace.operations import (
     compare_workspace,
     decision_curves,
     evaluation_workspace,
+    is_computed,
     prune_workspace,
     sweep_workspace,
 )
-
-EXPOSURE_WORDS = ("amount", "exposure", "ead", "balance", "loan")
-
 
 # --------------------------------------------------------------------------- overview
 
@@ -164,11 +163,34 @@ class ExplainView:
     has_variables: bool  # the model's inputs group into variables (one-hot dummies)
 
 
-def explain_view(ws: Workspace, setting: Setting, settings: ExplainSettings, level: str = "variable") -> ExplainView:
+def explain_ready(ws: Workspace, setting: Setting, settings: ExplainSettings) -> bool:
+    """True when both models' attributions on this sample are in memory: the page then draws at once, with no progress bar."""
+    ws = evaluation_workspace(ws, setting)
+    if not is_computed(ws, setting):
+        return False
+    sample = settings.draw(len(ws.eval_idx))
+    return attributions_for.cached(ws, None, sample) and attributions_for.cached(ws, prune_workspace(ws, setting), sample)
+
+
+def explains_fast(ws: Workspace, setting: Setting) -> bool:
+    """True when both models take the fast exact DeepSHAP path; otherwise shap's sampled fallback runs (can take minutes)."""
+    ws = evaluation_workspace(ws, setting)
+    kind, m = ws.output.kind, ws.model.n_inputs
+    return fast_path_applies(ws.model, kind, m) and fast_path_applies(prune_workspace(ws, setting).result.module, kind, m)
+
+
+def explain_view(ws: Workspace, setting: Setting, settings: ExplainSettings, level: str = "variable",
+                 progress: Progress | None = None) -> ExplainView:
+    """Both models explained on the same sampled applicants; ``progress`` counts the applicants of each model in turn."""
     ws = evaluation_workspace(ws, setting)
     pruned = prune_workspace(ws, setting)
     sample = settings.draw(len(ws.eval_idx))
-    att_o, att_p = attributions_for(ws, None, sample), attributions_for(ws, pruned, sample)
+
+    def stage(which: str) -> Progress | None:
+        return None if progress is None else (lambda done, total, what: progress(done, total, f"{which}: {what}"))
+
+    att_o = attributions_for(ws, None, sample, progress=stage("original model"))
+    att_p = attributions_for(ws, pruned, sample, progress=stage("pruned model"))
     has_variables = tuple(ws.data.groups) != tuple(ws.data.input_names)
     groups = tuple(ws.data.groups) if (has_variables and level == "variable") else None
     shift = importance_shift(att_o, att_p, list(groups) if groups else None)
@@ -189,9 +211,21 @@ class DecisionView:
     deciles_pruned: pd.DataFrame
     strategy_original: pd.DataFrame
     strategy_pruned: pd.DataFrame
-    exposure_columns: tuple[str, ...]  # numeric columns that could hold the loan amount
-    exposure_guess: str | None
+    exposures: tuple[ExposureColumn, ...]  # numeric columns, each with why it cannot be an amount (if it cannot)
+    exposure_guess: str  # a usable amount column named like one, else PER_APPLICANT
     unaligned: Comparison | None = None  # the same pruning without its score map (when one is applied)
+
+    @property
+    def exposure_columns(self) -> tuple[str, ...]:
+        """Every numeric column the user may pick as exposure (usable or not: the page says why not)."""
+        return tuple(c.name for c in self.exposures)
+
+    def exposure_problem(self, column: str) -> str | None:
+        """Why ``column`` cannot be the exposure (negative, missing, all zero), or None when it can."""
+        if column == PER_APPLICANT:
+            return None
+        found = next((c for c in self.exposures if c.name == column), None)
+        return f"'{column}' is not a numeric column of the data" if found is None else found.problem
 
     def alignment_effect(self) -> pd.DataFrame | None:
         """PSI, flips and approval / bad rates before and after the score map, side by side (None without a map)."""
@@ -207,21 +241,14 @@ class DecisionView:
         return pd.DataFrame([{"quantity": q, "original": original[q], "pruned, scores as pruned": a, "pruned, scores aligned": b}
                              for q, a, b in rows])
 
-    def expected_loss(self, exposure_column: str, lgd: float = DEFAULT_LGD) -> ExpectedLoss:
-        """Expected and observed loss of each model's approved book, with the chosen exposure column."""
+    def expected_loss(self, exposure_column: str = PER_APPLICANT, lgd: float = DEFAULT_LGD) -> ExpectedLoss:
+        """Expected and observed loss of each model's approved book, with the chosen exposure column or 1 unit per applicant.
+
+        Raises SpecError when the column cannot be an amount (``exposure_problem`` says why first).
+        """
         ws = self.ws
-        if exposure_column not in self.exposure_columns:
-            raise SpecError(f"'{exposure_column}' is not a numeric column of the data.", "Pick the loan amount column.")
-        return expected_loss(ws.y_eval, ws.original_scores, self.pruned.scores,
-                             ws.data.frame[exposure_column].to_numpy()[ws.eval_idx],
+        return expected_loss(ws.y_eval, ws.original_scores, self.pruned.scores, exposure_values(ws, exposure_column),
                              cutoff=self.comparison.cutoff.cutoff, lgd=lgd, exposure_column=exposure_column)
-
-
-def exposure_candidates(ws: Workspace) -> tuple[tuple[str, ...], str | None]:
-    frame = ws.data.frame
-    numeric = tuple(c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != ws.data.target)
-    guess = next((c for c in numeric if any(w in str(c).lower() for w in EXPOSURE_WORDS)), None)
-    return numeric, guess
 
 
 def decision_view(ws: Workspace, setting: Setting, rule: DecisionRule) -> DecisionView:
@@ -229,9 +256,9 @@ def decision_view(ws: Workspace, setting: Setting, rule: DecisionRule) -> Decisi
     pruned = prune_workspace(ws, setting)
     cmp = compare_workspace(ws, pruned, rule)
     (dec_o, st_o), (dec_p, st_p) = decision_curves(ws, None), decision_curves(ws, pruned)
-    numeric, guess = exposure_candidates(ws)
+    exposures = exposure_columns(ws)
     unaligned = compare_workspace(ws, prune_workspace(ws, setting.without_alignment()), rule) if setting.alignment.active else None
-    return DecisionView(ws, pruned, cmp, dec_o, dec_p, st_o, st_p, numeric, guess, unaligned)
+    return DecisionView(ws, pruned, cmp, dec_o, dec_p, st_o, st_p, exposures, exposure_guess(exposures) or PER_APPLICANT, unaligned)
 
 
 # --------------------------------------------------------------------------- governance
