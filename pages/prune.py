@@ -10,9 +10,9 @@ from core.alignment import AFFINE, ISOTONIC, NONE, TO_ORIGINAL, TO_OUTCOMES
 from core.errors import RiskPruneError
 from core.formatting import fmt_num, fmt_signed, human_size
 from core.glossary import help_text
-from core.prune import COMPACTED, FineTuneSpec, get_method, prunable_layers
-from core.workspace import Setting, evaluation_workspace, is_computed, layer_sensitivity_for, prune_view, prune_workspace
-from ui.controls import current_setting, decision_rule, fine_tunings, keep_setting, page_widget_key
+from core.prune import COMPACTED, WEIGHT_KIND_LABELS, WEIGHT_KINDS, FineTuneSpec, get_method, prunable_layers
+from core.workspace import Setting, blocks_for, evaluation_workspace, is_computed, layer_sensitivity_for, prune_view, prune_workspace
+from ui.controls import current_setting, decision_rule, fine_tunings, keep_setting, keep_weight_kinds, page_widget_key, weight_kinds
 from ui.population import all_rows_panel
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
@@ -64,6 +64,20 @@ def per_layer_editor(expanded: bool) -> None:
             st.rerun()
 
 
+def weight_kinds_choice() -> None:
+    """Which kinds of weight matrix a weight method may zero (e.g. keep embedding tables dense)."""
+    present = [k for k in WEIGHT_KINDS if any(l.weight_kind == k for l in prunable_layers(ws.model))]
+    if len(present) < 2 or not get_method(spec.method).unstructured:
+        return
+    widget = f"weight_kinds_{ws.model.content_hash[:12]}"
+    chosen = st.multiselect("Weight matrices this method may prune", present, default=weight_kinds() or present,
+                            format_func=WEIGHT_KIND_LABELS.get, key=widget, on_change=keep_weight_kinds, args=(widget,),
+                            help="Leave a kind out to keep it dense, e.g. embedding tables that encode categorical codes.")
+    if not chosen:
+        st.warning("Choose at least one kind of weight matrix; every kind is pruned meanwhile.")
+
+
+weight_kinds_choice()
 if st.session_state.get("overrides_note"):
     st.info(st.session_state.pop("overrides_note"))
 try:
@@ -111,17 +125,35 @@ if cmp.ci:
 all_rows_box = st.container()  # filled last (large books only): the headline figures on every evaluation row
 
 layers = view.layers
+by_block = "block" in layers and layers["block"].nunique() > 1  # a chain is one block: no legend needed
 fig = go.Figure()
-fig.add_bar(x=layers["label"], y=layers["sparsity"], marker_color=PRUNED, name="pruned",
-            text=[f"{s:.0%}" for s in layers["sparsity"]], textposition="outside",
-            customdata=np.stack([layers["nonzero_weights"], layers["total_weights"], layers["neurons_kept"], layers["neurons_total"]], axis=1),
-            hovertemplate="%{x}: %{y:.1%} removed<br>%{customdata[0]:,} of %{customdata[1]:,} weights left"
-                          "<br>%{customdata[2]} of %{customdata[3]} neurons active<extra></extra>")
+groups = layers.groupby("block", sort=False) if by_block else [("pruned", layers)]
+for i, (block, part) in enumerate(groups):
+    fig.add_bar(x=part["label"], y=part["sparsity"], name=str(block),
+                marker_color=METHOD_COLOURS[i % len(METHOD_COLOURS)] if by_block else PRUNED,
+                text=[f"{s:.0%}" for s in part["sparsity"]], textposition="outside",
+                customdata=np.stack([part["nonzero_weights"], part["total_weights"], part["neurons_kept"], part["neurons_total"],
+                                     part["state"] if "state" in part else [res.state] * len(part)], axis=1),
+                hovertemplate="%{x}: %{y:.1%} removed (%{customdata[4]})<br>%{customdata[0]:,} of %{customdata[1]:,} weights left"
+                              "<br>%{customdata[2]} of %{customdata[3]} units active<extra>" + str(block) + "</extra>")
 reference_line(fig, y=res.sparsity, text=f"whole model {res.sparsity:.0%}", colour=NEUTRAL)
-fig.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1.08], xaxis_title="Linear layer", yaxis_title="weights removed", xaxis_type="category")
+fig.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1.08], xaxis_title="weight matrix", yaxis_title="weights removed",
+                  xaxis_type="category", showlegend=by_block, legend_title_text="block")
 chart(fig, layers, "Layer sparsity",
-      "Each bar is the share of a layer's weights that this setting removes; the original model has none removed.",
-      key="layer_sparsity")
+      "Each bar is the share of a weight matrix that this setting removes" + (", coloured by the block it belongs to" if by_block else "")
+      + "; the original model has none removed.", key="layer_sparsity")
+if by_block:
+    table = layers[["block", "label", "kind", "state", "total_weights", "nonzero_weights", "sparsity", "neurons_kept",
+                    "neurons_total"]].rename(columns={"label": "weight matrix", "total_weights": "weights", "nonzero_weights": "non-zero",
+                                                      "neurons_kept": "units kept", "neurons_total": "units"})
+    st.dataframe(table, hide_index=True, key="layer_table", column_config={"sparsity": st.column_config.NumberColumn(format="percent")})
+    with st.expander("What each block offers", expanded=False):
+        st.caption("Every weight matrix can be zeroed by the weight methods (masked: the shapes stay). Structured units "
+                   "leave the model (compacted) where every tensor wired to them can shrink with them, and are masked "
+                   "otherwise; the reason is given.")
+        offers = blocks_for(ws)
+        st.dataframe(offers[["block", "layer", "kind", "unit", "units", "methods", "compaction", "why"]], hide_index=True,
+                     key="block_offers")
 
 st.subheader("Mask of one layer")
 names = list(layers["layer"])

@@ -44,5 +44,18 @@ def test_a_non_chain_upload_walks_every_page_and_prunes_by_block(name):
     assert not at.error, [e.value for e in at.error]
     text = " ".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.warning])
     assert "COMPACTED" in text.upper() or "MASKED" in text.upper()
-    blocks = [d.value for d in at.dataframe if "block" in d.value.columns]
-    assert blocks and blocks[0]["block"].nunique() >= 2, "the layer table names the blocks"
+    table = [d.value for d in at.dataframe if "weight matrix" in d.value.columns]
+    assert table and table[0]["block"].nunique() >= 2, "the layer table names the blocks"
+    offers = [d.value for d in at.dataframe if "compaction" in d.value.columns]
+    assert offers and {"compacted", "masked"} & set(offers[0]["compaction"])
+    # a weight method may keep the embedding tables dense: they are then untouched
+    at.session_state["method"] = "magnitude_layer"
+    go(at, "prune")
+    kinds = _widget(at.multiselect, "Weight matrices this method may prune")
+    assert set(kinds.value) == {"linear", "embedding"}
+    kinds.set_value(["linear"]).run()
+    assert_clean(at)
+    layers = [d.value for d in at.dataframe if "weight matrix" in d.value.columns][0]
+    embeddings = layers[layers["kind"] == "Embedding"]
+    assert len(embeddings) and (embeddings["non-zero"] == embeddings["weights"]).all()
+    assert (layers.loc[layers["kind"] == "Linear", "sparsity"] > 0.3).all()

@@ -11,7 +11,7 @@ import streamlit as st
 from core.alignment import AFFINE, NO_ALIGNMENT, NONE, AlignmentSpec
 from core.explain.sample import ExplainSettings
 from core.metrics import DEFAULT_LGD, DecisionRule
-from core.prune import FineTuneSpec, PruneSpec, method_keys, method_label
+from core.prune import FineTuneSpec, PruneSpec, get_method, method_keys, method_label
 from core.workspace import Setting
 
 CUTOFF_DEFAULT, CUTOFF_APPROVAL, CUTOFF_VALUE = "default", "approval", "cutoff"
@@ -62,12 +62,30 @@ def show_setting(spec: PruneSpec, fine_tune: FineTuneSpec | None = None) -> None
 
 
 def current_spec() -> PruneSpec:
+    """The sidebar's pruning, with the kinds of weight matrix the Prune page limits weight methods to (if any)."""
+    method = st.session_state.get("method", method_keys()[0])
+    kinds = weight_kinds()
     return PruneSpec.make(
-        st.session_state.get("method", method_keys()[0]),
+        method,
         round(float(st.session_state.get("ratio", 0.5)), 4),
         st.session_state.get("overrides") or {},
         int(st.session_state.get("seed", 0)),
+        kinds if kinds and get_method(method).unstructured else None,
     )
+
+
+def weight_kinds() -> list[str] | None:
+    """The kinds of weight matrix chosen on the Prune page for the current model (None: every kind)."""
+    stored = st.session_state.get("weight_kinds")
+    source = st.session_state.get("model_source")
+    if not stored or source is None or stored[0] != source.sha256:
+        return None  # never carry one model's choice over to another model
+    return list(stored[1]) or None
+
+
+def keep_weight_kinds(widget_key: str) -> None:
+    """on_change of the Prune page's kinds choice: remember it for this model file only."""
+    st.session_state["weight_kinds"] = (st.session_state["model_source"].sha256, tuple(st.session_state[widget_key]))
 
 
 def fine_tunings() -> dict[str, FineTuneSpec]:

@@ -59,13 +59,13 @@ class PrunableLayer:
     param: str = ""
     weight_kind: str = LINEAR
 
+    @property
+    def label(self) -> str:
+        return layer_label(self.name, self.in_features, self.out_features, self.kind)
+
 
 def _parent(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else "(root)"
-
-    @property
-    def label(self) -> str:
-        return layer_label(self.name, self.in_features, self.out_features)
 
 
 def prunable_layers(model: LoadedModel) -> list[PrunableLayer]:

@@ -24,6 +24,7 @@ from core.metrics.calibration import score_deciles
 from core.metrics.comparison import Comparison, compare
 from core.metrics.decisions import CutoffChoice, DecisionRule, strategy_curve
 from core.progress import Progress
+from core.prune.blocks import prunable_units
 from core.prune.finetune import FineTuneSpec, fine_tune
 from core.prune.methods import get_method, method_keys, method_label
 from core.prune.pruner import prune
@@ -90,6 +91,16 @@ class PrunedModel:
 def reference_inputs(ws: Workspace) -> np.ndarray:
     """Inputs that may inform a pruning decision (``Workspace.reference_rows``)."""
     return ws.data.X[ws.reference_rows]
+
+
+@memoized(8)
+def blocks_for(ws: Workspace) -> pd.DataFrame:
+    """What can be pruned in the workspace's model, per weight layer and structured group (``prunable_units``).
+
+    Tracing the groups runs torch-pruning on the model's twin, so it is computed once per model ×
+    reference rows (the same rows pruning decisions read), not per slider move.
+    """
+    return prunable_units(ws.model, reference_inputs(ws))
 
 
 def scored(ws: Workspace, result: PruneResult) -> PrunedModel:
