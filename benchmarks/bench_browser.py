@@ -36,7 +36,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, running_app, timed_slider_move
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, open_page, running_app, timed_slider_move, upload_files
 
 N_ROWS, N_INPUTS, TARGET = 30_000, 23, "default_flag"
 
@@ -64,19 +64,6 @@ def make_files(folder: Path) -> tuple[Path, Path]:
     return model_path, data_path
 
 
-def wait_idle(pg) -> None:
-    pg.wait_for_timeout(300)
-    pg.wait_for_function("() => document.querySelector('[data-testid=\"stApp\"]')"
-                         ".getAttribute('data-test-script-state') !== 'running'", timeout=600_000)
-    pg.wait_for_timeout(300)
-
-
-def open_page(pg, title: str) -> None:
-    pg.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    pg.wait_for_selector("h1")
-    wait_idle(pg)
-
-
 def moves(pg, title: str, n: int, key: str) -> list[float]:
     """``n`` timed slider moves on page ``title``, each to a ratio the page has not drawn before."""
     open_page(pg, title)
@@ -86,15 +73,9 @@ def moves(pg, title: str, n: int, key: str) -> list[float]:
 
 
 def upload(pg, model_path: Path, data_path: Path) -> None:
-    open_page(pg, "Data & model")
-    inputs = pg.locator('[data-testid="stFileUploaderDropzoneInput"]')
-    inputs.nth(0).set_input_files(str(model_path))
-    wait_idle(pg)
-    inputs.nth(1).set_input_files(str(data_path))
-    wait_idle(pg)
-    pg.get_by_text(data_path.name).first.wait_for()
+    upload_files(pg, model_path, data_path)
     if pg.locator('[data-testid="stException"]').count() or pg.locator('[data-testid="stAlertContentError"]').count():
-        raise RuntimeError("the upload ended in an error; see the screenshot")
+        raise RuntimeError("the upload ended in an error")
 
 
 def main() -> None:

@@ -100,3 +100,33 @@ def timed_slider_move(pg, key: str = "ArrowRight", timeout_ms: int = 180_000) ->
     slider.press(key)
     return float(pg.evaluate(f"() => Promise.race([window.__rpDone, new Promise((_, no) => setTimeout("
                              f"() => no(new Error('no redraw within {timeout_ms} ms')), {timeout_ms}))])"))
+
+
+def wait_idle(pg, timeout_ms: int = 180_000) -> None:
+    """Wait until the script run triggered by the last action has finished (stApp's script state)."""
+    pg.wait_for_timeout(300)
+    pg.wait_for_function(
+        "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+        " return app && app.getAttribute('data-test-script-state') !== 'running'; }",
+        timeout=timeout_ms,
+    )
+    pg.wait_for_timeout(300)
+
+
+def open_page(pg, title: str) -> None:
+    """Click a page in the sidebar navigation and wait for its script run to finish."""
+    pg.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    pg.wait_for_selector("h1")
+    wait_idle(pg)
+
+
+def upload_files(pg, model_path, data_path) -> None:
+    """Upload a model and a data file on the Data & model page, as a user drops them."""
+    open_page(pg, "Data & model")
+    inputs = pg.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    inputs.nth(0).set_input_files(str(model_path))
+    wait_idle(pg)
+    inputs.nth(1).set_input_files(str(data_path))
+    wait_idle(pg)
+    pg.get_by_text(model_path.name).first.wait_for()
+    pg.get_by_text(data_path.name).first.wait_for()

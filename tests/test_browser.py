@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_available, running_app, timed_slider_move
+from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_available, open_page, running_app, timed_slider_move, upload_files, wait_idle
 from builders import TARGET, csv_bytes, model_bytes, model_columns, synthetic_book, trained_mlp
 
 # Generous bounds for a shared CI machine; benchmarks/bench_browser.py measures the real medians
@@ -20,7 +20,7 @@ SPINNER_BOUND_MS = 1_000
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["Overview", "Data & model", "Prune", "Trade-offs", "Explain", "Decision impact", "Governance", "Report & export"]
+PAGES = ["Overview", "Data & model", "Prune", "Trade-offs", "Explain", "Decision impact", "Governance", "Acceptance", "Report & export"]
 
 
 @pytest.fixture(scope="module")
@@ -54,23 +54,6 @@ def page(artifacts_dir):
         browser.close()
 
 
-def wait_idle(pg) -> None:
-    """Wait until the script run triggered by the last action has finished (stApp's script state)."""
-    pg.wait_for_timeout(300)
-    pg.wait_for_function(
-        "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
-        " return app && app.getAttribute('data-test-script-state') !== 'running'; }",
-        timeout=180_000,
-    )
-    pg.wait_for_timeout(300)
-
-
-def open_page(pg, title: str) -> None:
-    pg.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    pg.wait_for_selector("h1")
-    wait_idle(pg)
-
-
 def kpi(pg, label: str) -> str:
     label_box = pg.locator('[data-testid="stMetricLabel"]', has_text=re.compile(rf"^{re.escape(label)}$"))
     box = pg.locator('[data-testid="stMetric"]').filter(has=label_box)
@@ -96,14 +79,7 @@ def test_browser_upload_slide_and_screenshot_every_page(page, browser_inputs, ar
     pg.screenshot(path=str(artifacts_dir / "page-0-overview-sample.png"), full_page=True)
 
     model_path, data_path = browser_inputs
-    open_page(pg, "Data & model")
-    inputs = pg.locator('[data-testid="stFileUploaderDropzoneInput"]')
-    inputs.nth(0).set_input_files(str(model_path))
-    wait_idle(pg)
-    inputs.nth(1).set_input_files(str(data_path))
-    wait_idle(pg)
-    pg.get_by_text("browser_model.pt").first.wait_for()
-    pg.get_by_text("browser_book.csv").first.wait_for()
+    upload_files(pg, model_path, data_path)
     # the target is the 2nd of 8 columns, not the last: the guess finds it by its values and name
     assert selected(pg, "Target column") == TARGET
     assert kpi(pg, "Model inputs") == str(len(model_columns()))
@@ -204,13 +180,7 @@ def test_browser_large_file_is_sampled_and_the_slider_answers_without_a_long_spi
     model_path.write_bytes(model_bytes(trained_mlp(book.iloc[:3000], hidden=(32, 16), seed=4, epochs=30)))
     book.to_parquet(data_path, index=False)
 
-    open_page(pg, "Data & model")
-    inputs = pg.locator('[data-testid="stFileUploaderDropzoneInput"]')
-    inputs.nth(0).set_input_files(str(model_path))
-    wait_idle(pg)
-    inputs.nth(1).set_input_files(str(data_path))
-    wait_idle(pg)
-    pg.get_by_text("large_book.parquet").first.wait_for()
+    upload_files(pg, model_path, data_path)
     assert selected(pg, "Target column") == TARGET
     pg.locator('[data-testid="stRadio"]').get_by_text("All rows", exact=True).click()
     wait_idle(pg)
@@ -226,3 +196,25 @@ def test_browser_large_file_is_sampled_and_the_slider_answers_without_a_long_spi
     assert not pg.locator('[data-testid="stException"]').count()
     assert spinner_ms <= SPINNER_BOUND_MS, f"a spinner stayed {spinner_ms:.0f} ms (moves took {times})"
     assert max(times) <= MOVE_BOUND_MS, f"slider moves took {times} ms on the 150,000-row file"
+
+
+def test_browser_a_non_chain_model_walks_every_page(page, tmp_path, artifacts_dir):
+    """An entity-embedding MLP (integer codes embedded inside forward), schema-less, target not last: every page draws."""
+    from architectures import COLUMNS, loan_book, scripted_bytes, train
+    from architectures import TARGET as ARCH_TARGET
+
+    pg = page
+    book = loan_book(n_rows=900, seed=5)
+    model_path, data_path = tmp_path / "embedding_mlp.pt", tmp_path / "loans.csv"
+    model_path.write_bytes(scripted_bytes(train("embedding_mlp", book)))
+    data_path.write_bytes(book[[*COLUMNS[:3], ARCH_TARGET, *COLUMNS[3:]]].to_csv(index=False).encode())
+    upload_files(pg, model_path, data_path)
+    assert selected(pg, "Target column") == ARCH_TARGET
+    assert kpi(pg, "Model inputs") == str(len(COLUMNS))
+    for title in PAGES:
+        open_page(pg, title)
+        assert not pg.locator('[data-testid="stException"]').count(), title
+        assert not pg.locator('[data-testid="stAlertContentError"]').count(), title
+    open_page(pg, "Prune")
+    pg.get_by_text("What each block offers").first.wait_for()
+    pg.screenshot(path=str(artifacts_dir / "non-chain-prune.png"), full_page=True)

@@ -345,3 +345,20 @@ def test_a_sweep_of_an_embedding_model_on_a_pool_gives_the_in_process_table(pool
     assert (structured["parameters"] < ws.model.n_parameters).all()
     pd.testing.assert_frame_equal(here.table.drop(columns="file_bytes"), there.table.drop(columns="file_bytes"), check_exact=True)
     assert (here.rows, here.cutoff, here.skipped) == (there.rows, there.cutoff, there.skipped)
+
+
+def test_workers_started_under_a_hosted_script_never_run_that_script(tmp_path, monkeypatch):
+    """Streamlit leaves the page it runs in sys.modules['__main__']: pool workers must not import (run) it again."""
+    import types
+
+    marker = tmp_path / "page_ran"
+    page = tmp_path / "page.py"
+    page.write_text(f"open({str(marker)!r}, 'w').write('ran')\nraise SystemExit('a page script ran in a worker')\n")
+    hosted = types.ModuleType("__main__")
+    hosted.__file__ = str(page)  # a script with a file and no import spec, as Streamlit's ScriptRunner makes it
+    monkeypatch.setitem(sys.modules, "__main__", hosted)
+    with ProcessPoolExecutor(workers=2) as ex:
+        remote = ex.map(et.seeded_score, SEEDED_TASKS, shared=SHARED)
+    assert et.same_results(InProcessExecutor().map(et.seeded_score, SEEDED_TASKS, shared=SHARED), remote)
+    assert not marker.exists()
+    assert sys.modules["__main__"] is hosted  # the page's module is back in place

@@ -13,9 +13,14 @@ cores instead of N × (threads per process).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
+import multiprocessing.context
 import os
+import sys
 import threading
+import types
+from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -26,6 +31,78 @@ POLL_SECONDS = 0.05  # how often a waiting caller looks at the cancel event
 # Imported once by the fork server, so forked workers start with them loaded (shared copy-on-write):
 # torch and the pruning engine (which brings core.model, core.metrics, torch-pruning, scikit-learn).
 FORKSERVER_PRELOAD = ["torch", "core.execution.local", "core.prune"]
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+def _hosted_main() -> bool:
+    """True when ``__main__`` is a script a host runs, not the program itself (a Streamlit page).
+
+    Streamlit executes each page as the module ``__main__`` and leaves it there. A new worker
+    process re-imports the parent's ``__main__`` file before it does anything (multiprocessing's
+    preparation step), so every pool worker started from the dashboard would run the page script
+    again — drawing nothing, but loading the sample, binding models and often dying on
+    ``st.stop()``. The program's own script (``python my_script.py``) is still imported, so task
+    functions defined there keep working.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        return False
+    program = sys.argv[0] if sys.argv else ""
+    return not program or os.path.abspath(path) != os.path.abspath(program)
+
+
+@contextlib.contextmanager
+def _plain_main() -> Iterator[None]:
+    """While a worker starts, a bare ``__main__`` stands in for a hosted script (see ``_hosted_main``)."""
+    with _MAIN_LOCK:
+        if not _hosted_main():
+            yield
+            return
+        hosted = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = hosted
+
+
+class _PlainMainStart:
+    """A worker process whose start never lets a hosted ``__main__`` into the new process."""
+
+    def start(self) -> None:
+        with _plain_main():
+            super().start()  # type: ignore[misc]
+
+
+class _SpawnWorker(_PlainMainStart, multiprocessing.context.SpawnProcess):
+    pass
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnWorker
+
+
+_CONTEXTS: dict[str, type] = {"spawn": _SpawnContext}
+if sys.platform != "win32":  # the fork server exists on POSIX only
+
+    class _ForkServerWorker(_PlainMainStart, multiprocessing.context.ForkServerProcess):
+        pass
+
+    class _ForkServerContext(multiprocessing.context.ForkServerContext):
+        Process = _ForkServerWorker
+
+    _CONTEXTS["forkserver"] = _ForkServerContext
+
+
+def _worker_context(method: str) -> multiprocessing.context.BaseContext:
+    """The start method's context, with processes that never re-import a hosted ``__main__``
+    (module-level classes: the fork server unpickles the process object it is sent)."""
+    if method not in _CONTEXTS:
+        raise RiskPruneError(f"Unknown start method '{method}' for worker processes.", "Use 'forkserver' or 'spawn'.")
+    return _CONTEXTS[method]()
 
 
 def default_start_method() -> str:
@@ -93,7 +170,7 @@ class ProcessPoolExecutor(Executor):
         if method == "fork":
             raise RiskPruneError("Worker processes are never forked from a process that runs torch (it can deadlock).",
                                  "Use start_method='forkserver' or 'spawn'.")
-        self._context = multiprocessing.get_context(method)
+        self._context = _worker_context(method)
         if method == "forkserver":  # takes effect when the process's fork server first starts
             self._context.set_forkserver_preload(FORKSERVER_PRELOAD)
         self._pool: cf.ProcessPoolExecutor | None = None
