@@ -10,8 +10,6 @@ and the 11th removed unit is a live one that moves many decisions. Stored parame
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing as mp
 import pickle
 import threading
 from dataclasses import replace
@@ -23,6 +21,7 @@ import torch
 from torch import nn
 
 from core.errors import RiskPruneError, SpecError
+from core.execution import ProcessPoolExecutor
 from core.model import load_model
 from core.policy import Criterion, Policy, SearchSettings, default_policy, evaluate_candidate, payload_for, recommend, verdict_for
 from core.policy.search import Candidate
@@ -54,46 +53,6 @@ class InProcess:
             if progress is not None:
                 progress(i + 1, len(tasks), f"task {i + 1} of {len(tasks)}")
         return out
-
-
-_WORKER: dict = {}
-
-
-def _install(fn, shared) -> None:
-    torch.set_num_threads(1)
-    _WORKER["fn"], _WORKER["shared"] = fn, shared
-
-
-def _call(task):
-    return _WORKER["fn"](_WORKER["shared"], task)
-
-
-class ProcessPool:
-    """Stand-in for core.execution's local pool: the payload goes to each worker once (initializer)."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers, self.pool, self.key = workers, None, None
-
-    def map(self, fn, tasks, *, shared=None, progress=None, cancel=None):
-        if self.pool is None or self.key != shared.key:
-            self.close()
-            self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"),
-                                               initializer=_install, initargs=(fn, shared))
-            self.key = shared.key
-        futures = [self.pool.submit(_call, t) for t in tasks]
-        for done, _ in enumerate(cf.as_completed(futures), start=1):
-            if cancel is not None and cancel.is_set():
-                for f in futures:
-                    f.cancel()
-                raise Cancelled("The search was cancelled.")
-            if progress is not None:
-                progress(done, len(tasks), "")
-        return [f.result() for f in futures]
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
 
 
 def known_answer_model() -> nn.Module:
@@ -330,11 +289,8 @@ def test_the_payload_pickles_and_rebuilds_in_a_fresh_worker(known):
 @pytest.mark.slow
 def test_a_process_pool_gives_the_same_recommendation(known, reference_rec):
     ws, data = known
-    pool = ProcessPool(2)
-    try:
+    with ProcessPoolExecutor(workers=2) as pool:  # core's pool: forkserver workers that never run a hosted __main__
         rec = recommend(ws, POLICY, pool, settings=SETTINGS, model_bytes=data)
-    finally:
-        pool.close()
     # TorchScript file sizes depend on what else the process scripted before (torch mangles the names of
     # re-scripted classes), so only the file-bytes column may differ between processes
     pd.testing.assert_frame_equal(_table(rec).drop(columns="file_bytes"), _table(reference_rec).drop(columns="file_bytes"))
