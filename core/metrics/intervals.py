@@ -163,15 +163,26 @@ def paired_intervals(y_true: Any, original: Any, pruned: Any, *, resamples: int 
     y, so, sp = check_paired(y_true, original, pruned)
     if len(y) <= max_bootstrap_rows:
         return bootstrap_deltas(y, so, sp, resamples=resamples, seed=seed, level=level)
-    from core.data.dataset import stratified_sample
     from core.metrics.delong import delong_test
 
     d = delong_test(y, so, sp, level=level)
     auc_ci = DeltaCI("auc", float(d.delta), float(d.low), float(d.high), level, 0, int(seed), DELONG)
+    return {"auc": auc_ci, "ks": ks_delta_interval(y, so, sp, resamples=resamples, seed=seed, level=level,
+                                                   max_bootstrap_rows=max_bootstrap_rows)}
+
+
+def ks_delta_interval(y_true: Any, original: Any, pruned: Any, *, resamples: int = DEFAULT_BOOTSTRAP, seed: int = 0,
+                      level: float = 0.95, max_bootstrap_rows: int = BOOTSTRAP_MAX_ROWS) -> DeltaCI:
+    """The paired bootstrap interval of ΔKS alone; above ``max_bootstrap_rows`` applicants it resamples a seeded
+    stratified sample of that many rows and centres the sample's spread on the all-rows change (a smaller sample
+    only widens it: conservative)."""
+    y, so, sp = check_paired(y_true, original, pruned)
+    if len(y) <= max_bootstrap_rows:
+        return bootstrap_deltas(y, so, sp, resamples=resamples, seed=seed, level=level, metrics=("ks",))["ks"]
+    from core.data.dataset import stratified_sample
+
     rows = stratified_sample(y, max_bootstrap_rows, seed)
     ks = bootstrap_deltas(y[rows], so[rows], sp[rows], resamples=resamples, seed=seed, level=level, metrics=("ks",))["ks"]
     delta_ks = _ks_kernel(y, sp)[0] - _ks_kernel(y, so)[0]
-    # the sample's spread, centred on the all-rows change (a smaller sample only widens it: conservative)
-    ks_ci = DeltaCI("ks", delta_ks, delta_ks + (ks.low - ks.delta), delta_ks + (ks.high - ks.delta), level, ks.resamples,
-                    ks.seed, BOOTSTRAP, len(rows))
-    return {"auc": auc_ci, "ks": ks_ci}
+    return DeltaCI("ks", delta_ks, delta_ks + (ks.low - ks.delta), delta_ks + (ks.high - ks.delta), level, ks.resamples,
+                   ks.seed, BOOTSTRAP, len(rows))

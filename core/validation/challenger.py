@@ -37,8 +37,9 @@ from scipy import stats
 
 from core.cache import memoized
 from core.errors import MetricError, SpecError
-from core.metrics import DeLongResult, auc, bootstrap_deltas, delong_auc_variance, delong_test, ks
+from core.metrics import DeLongResult, auc, delong_auc_variance, delong_test, ks
 from core.metrics._validation import as_labels, check_y_score
+from core.metrics.intervals import ks_delta_interval
 from core.workspace.binding import Workspace
 from core.workspace.operations import PrunedModel
 
@@ -179,14 +180,15 @@ def performance(y_true, y_score, model: str, *, level: float = 0.95, resamples: 
 
     The KS interval resamples applicants with replacement (``resamples`` draws, ``seed``); it is
     the paired bootstrap of KS(model) − KS(constant score), and a constant score has KS 0, so it is
-    exactly the bootstrap of KS(model) (``core.metrics.bootstrap_deltas``, Efron & Tibshirani 1993).
+    exactly the bootstrap of KS(model) (Efron & Tibshirani 1993). Above 50,000 applicants it
+    resamples a stratified sample, as every ΔKS interval does (``ks_delta_interval``).
     """
     y, s = check_y_score(y_true, y_score)
     a = auc(y, s)
     half = float(stats.norm.ppf(0.5 + level / 2.0)) * math.sqrt(delong_auc_variance(y, s))
     lo, hi = max(a - half, 0.0), min(a + half, 1.0)
     k = ks(y, s)
-    ci = bootstrap_deltas(y, np.zeros_like(s), s, resamples=resamples, seed=seed, level=level)["ks"]
+    ci = ks_delta_interval(y, np.zeros_like(s), s, resamples=resamples, seed=seed, level=level)
     return ModelPerformance(model, MODEL_LABELS.get(model, model), a, lo, hi, 2 * a - 1, 2 * lo - 1, 2 * hi - 1, k, ci.low, ci.high)
 
 
