@@ -1,8 +1,8 @@
 """What a user waits for in the browser: from pressing the ratio slider to the redrawn page.
 
 Serves the real app (``streamlit run app.py``) and drives Debian's chromium with playwright, as the
-browser test does. Each move is one ArrowRight (or ArrowLeft) press on the sidebar's ratio slider,
-a ratio not computed before on that page; the time runs from the keydown to the moment the rerun
+browser test does. Each move is one ArrowRight (or ArrowLeft) press on the sidebar's ratio slider
+under a seed typed fresh for each page, so every move is a setting no cache has seen; the time runs from the keydown to the moment the rerun
 it started has finished and no element is left greyed as stale (``tests/browser_support.py``,
 ``timed_slider_move``), so it includes the slider's own debounce, the websocket, the server's
 script run and the browser's drawing.
@@ -21,7 +21,7 @@ on the ratio (the floor every page pays: debounce, rerun, redraw). Goals: sample
 Ends with ``RESULT sample_prune_ms=… sample_explain_ms=… rows30k_prune_ms=… rows30k_explain_ms=…``.
 
 Run from the repository folder (it shares the browser test's helpers in ``tests/``):
-      .venv/bin/python -m benchmarks.bench_browser [--moves 7]
+      .venv/bin/python -m benchmarks.bench_browser [--moves 6]
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, open_page, running_app, timed_slider_move, upload_files
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, open_page, running_app, timed_slider_move, upload_files, wait_idle
 
 N_ROWS, N_INPUTS, TARGET = 30_000, 23, "default_flag"
 
@@ -64,9 +64,23 @@ def make_files(folder: Path) -> tuple[Path, Path]:
     return model_path, data_path
 
 
+_SEED = [100]
+
+
+def new_seed(pg) -> None:
+    """A seed not used before: every pruning, comparison and explanation of the next moves is a cache miss."""
+    _SEED[0] += 1
+    box = pg.locator('[data-testid="stSidebar"] [data-testid="stNumberInput"]').filter(has=pg.get_by_text("Seed")).first
+    field = box.locator("input")
+    field.fill(str(_SEED[0]))
+    field.press("Enter")
+    wait_idle(pg)
+
+
 def moves(pg, title: str, n: int, key: str) -> list[float]:
-    """``n`` timed slider moves on page ``title``, each to a ratio the page has not drawn before."""
+    """``n`` timed slider moves on page ``title`` under a fresh seed (every move a new setting for every cache)."""
     open_page(pg, title)
+    new_seed(pg)
     if pg.locator('[data-testid="stException"]').count():
         raise RuntimeError(f"{title}: the page shows an exception")
     return [timed_slider_move(pg, key) for _ in range(n)]
@@ -80,7 +94,8 @@ def upload(pg, model_path: Path, data_path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--moves", type=int, default=7, help="slider moves per page (each one step of 5 %%)")
+    parser.add_argument("--moves", type=int, default=6, choices=range(1, 9),
+                        help="slider moves per page (each one step of 5 %%, starting at 50 %%)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -93,13 +108,13 @@ def main() -> None:
         pg.goto(url)
         pg.get_by_text("0.7715").first.wait_for()  # the sample's test AUC: the app is up with the sample
         results: dict[str, list[float]] = {}
-        # the sample: right from 50 % on Prune, left back on Explain (its attributions are new there)
+        # 5 % steps between 50 % and 50 % + moves × 5 %, right then left, each page under a fresh seed
         results["reference_overview"] = moves(pg, "Overview", args.moves, "ArrowRight")
-        results["sample_prune"] = moves(pg, "Prune", args.moves, "ArrowRight")
-        results["sample_explain"] = moves(pg, "Explain", args.moves, "ArrowLeft")
+        results["sample_prune"] = moves(pg, "Prune", args.moves, "ArrowLeft")
+        results["sample_explain"] = moves(pg, "Explain", args.moves, "ArrowRight")
         upload(pg, model_path, data_path)
-        results["rows30k_prune"] = moves(pg, "Prune", args.moves, "ArrowRight")
-        results["rows30k_explain"] = moves(pg, "Explain", args.moves, "ArrowLeft")
+        results["rows30k_prune"] = moves(pg, "Prune", args.moves, "ArrowLeft")
+        results["rows30k_explain"] = moves(pg, "Explain", args.moves, "ArrowRight")
         pg.screenshot(path=str(Path(tmp) / "last.png"))
         browser.close()
 

@@ -56,6 +56,15 @@ SWEEP_RATIOS = tuple(round(0.1 * i, 1) for i in range(10))  # 0.0 … 0.9
 N_ROWS, SEED = 30_000, 0
 
 
+_SEEDS = iter(range(1_000, 10**9))
+
+
+def fresh(method: str, ratio: float) -> PruneSpec:
+    """The spec under a seed never used before: ``prune_workspace``/``compare_workspace`` are memoised,
+    and a repeat must time a real prune + evaluate, not a cache hit."""
+    return PruneSpec.make(method, ratio, seed=next(_SEEDS))
+
+
 def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
     for _ in range(warmup):
         fn()
@@ -72,8 +81,8 @@ def sample_case() -> dict:
     ws = bind(model, pd.read_csv(SAMPLE_DATA), model.schema.target, model.schema.bad_value, eval_mode="holdout")
     out = {"parameters": model.n_parameters, "eval_rows": len(ws.eval_idx)}
     for method in ("neuron_l1", "magnitude_layer", "input_features"):
-        spec = PruneSpec.make(method, 0.5)
-        out[f"prune_eval_ms[{method}]"] = median_ms(lambda spec=spec: compare_workspace(ws, prune_workspace(ws, spec)), PRUNE_REPEATS)
+        out[f"prune_eval_ms[{method}]"] = median_ms(lambda method=method: compare_workspace(ws, prune_workspace(ws, fresh(method, 0.5))),
+                                                     PRUNE_REPEATS)
     pruned = prune_workspace(ws, PruneSpec.make("neuron_l1", 0.5))
     out["neuron_l1_0.5"] = pruned.result
     ctx = make_context(model, ws.X_eval, ws.y_eval, ws.output.kind)
@@ -148,7 +157,7 @@ def architecture_case(name: str) -> dict:
         spec = PruneSpec.make(method, 0.5)
         result = prune_workspace(ws, spec).result
         out[method] = {
-            "ms": median_ms(lambda spec=spec: compare_workspace(ws, prune_workspace(ws, spec)), ARCH_REPEATS),
+            "ms": median_ms(lambda method=method: compare_workspace(ws, prune_workspace(ws, fresh(method, 0.5))), ARCH_REPEATS),
             "state": result.state, "before": result.original_size.parameters, "after": result.size.parameters,
             "macs": (result.original_size.multiply_adds, result.size.multiply_adds),
         }

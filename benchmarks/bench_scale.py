@@ -111,6 +111,7 @@ def run_report(model_path: Path, data_path: Path, out: Path) -> tuple[float, flo
 
 def interactive(model_bytes: bytes, data_path: Path) -> dict[str, float]:
     from core.data import read_table
+    from core.metrics import DecisionRule
     from core.model import load_model
     from core.policy import Acceptance, default_policy, setting_verdict
     from core.prune import PruneSpec
@@ -131,7 +132,7 @@ def interactive(model_bytes: bytes, data_path: Path) -> dict[str, float]:
     for ratio in (0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75):
         setting = Setting(PruneSpec(ratio=ratio))
         t0 = time.perf_counter()
-        prune_view(sample, setting)
+        prune_view(sample, setting, DecisionRule())
         setting_verdict(sample, setting, acceptance)
         moves.append((time.perf_counter() - t0) * 1000)
     t0 = time.perf_counter()

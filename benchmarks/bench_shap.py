@@ -124,16 +124,17 @@ def run(case) -> dict:
 def architecture_case(name: str) -> dict:
     """The Explain page's two attributions (original and pruned) for an architecture, timed cold."""
     from core.explain import attributions as attr_module
+    from core.explain.sample import ExplainSettings
     from core.model import load_model
     from core.prune import PruneSpec
-    from core.workspace import attributions_for, bind, prune_workspace, sample_for
+    from core.workspace import attributions_for, bind, prune_workspace
     from tests import architectures as arch  # the architecture zoo (run with -m from the repository folder)
 
     book = arch.loan_book()
     model = load_model(arch.scripted_bytes(arch.train(name, book.iloc[:800])), f"{name}.pt")
     ws = bind(model, book, arch.TARGET, "1", feature_columns=arch.COLUMNS, eval_mode="all")
     pruned = prune_workspace(ws, PruneSpec.make("neuron_l1", 0.5))
-    sample = sample_for(ws, 200, N_BACKGROUND, seed=SEED)
+    sample = ExplainSettings(200, N_BACKGROUND, SEED).draw(len(ws.eval_idx))  # the Explain page's draw
     attr_module._CACHE.clear()
     cpu0 = time.process_time()
     start = time.perf_counter()
