@@ -18,7 +18,8 @@ TorchScript. Then measures:
 
 Ends with ``RESULT report_s=… slider_ms=… peak_rss_mb=… html_mb=…``.
 
-Run:  .venv/bin/python benchmarks/bench_scale.py [--rows 1000000]
+Run from the repository folder (the standardisation module is the test zoo's, tests/architectures.py):
+      .venv/bin/python -m benchmarks.bench_scale [--rows 1000000]
 """
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from tests.architectures import Standardise
+
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS = ["income", "age", "employment_years", "loan_amount", "loan_term", "interest_rate", "debt_to_income",
           "utilisation", "open_accounts", "closed_accounts", "late_30d", "late_60d", "late_90d", "inquiries_6m",
@@ -44,17 +47,6 @@ INPUTS = ["income", "age", "employment_years", "loan_amount", "loan_term", "inte
 HIDDEN = (512, 512, 256)
 SEED = 0
 
-
-class Standardise(nn.Module):
-    """(x − mean) / std with the training means and deviations as buffers."""
-
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("mean", mean)
-        self.register_buffer("std", std)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
 
 
 def make_table(n_rows: int) -> pd.DataFrame:

@@ -42,3 +42,18 @@ def sample_holdout(sample_model, sample_frame):
 
     return bind(sample_model, sample_frame, sample_model.schema.target, sample_model.schema.bad_value,
                 data_sha256=sha256_hex(SAMPLE_DATA.read_bytes()))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny networks: one intra-op thread avoids OpenMP spin-waits on the shared 2-core machine (same results).
+
+    Modules opt in with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+

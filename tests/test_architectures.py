@@ -31,6 +31,8 @@ from core.prune.blocks import prunable_units
 from core.report.export import PRUNE_INFO_FILE, onnx_bytes, onnx_max_difference, torchscript_bytes
 from core.workspace import attributions_for, bind, compare_workspace, prune_workspace
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread
+
 ARCHS = ("embedding_mlp", "ft_transformer", "residual_mlp", "tabm_like", "standardised_mlp")
 CHAINS = ("standardised_mlp",)  # rebuilt as a chain of standard layers; the others get a graph twin
 # what each architecture offers beyond weights and input variables
@@ -44,14 +46,6 @@ STRUCTURED = {
 ALWAYS = {"magnitude_layer", "magnitude_global", "random", "input_features"}
 TOL = 1e-5
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small models: a thread pool only adds hand-offs on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -21,15 +21,8 @@ from core.report.document import takeaway
 from core.validation import PackOptions
 from core.workspace import Setting, bind
 
-pytestmark = pytest.mark.slow  # a report run and a dozen matplotlib charts: several seconds
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]  # a report run and a dozen matplotlib charts: several seconds
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import shap
 import torch
+from architectures import Standardise
 from torch import nn
 
 from core.errors import ExplainError
@@ -227,17 +228,6 @@ def test_scripted_chain_goes_through_its_eager_twin_and_matches_the_eager_model(
     np.testing.assert_allclose(via_loaded.values, eager.values, atol=1e-7)
     assert "Sigmoid" in eager.note
 
-
-class Standardise(nn.Module):
-    """(x − mean) / std with training statistics as buffers: preprocessing carried inside an upload."""
-
-    def __init__(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("mean", mean)
-        self.register_buffer("std", std)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
 
 
 def test_scripted_mlp_behind_a_standardisation_module_gets_the_fast_exact_path(monkeypatch):

@@ -32,6 +32,8 @@ from core.prune import (
     sweep,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread
+
 N_IN = 8
 N_ROWS = 300
 
@@ -100,14 +102,6 @@ ARCHS = {"plain": plain_mlp, "batchnorm": bn_mlp, "residual": residual_mlp, "two
 KIND = {"plain": "logit", "batchnorm": "logit", "residual": "logit", "two_class": "two_class_logits"}
 CHAINS = ("plain", "batchnorm", "two_class")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors: a thread pool only adds hand-offs, badly so on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

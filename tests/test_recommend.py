@@ -29,6 +29,8 @@ from core.prune import FineTuneSpec, fine_tune
 from core.workspace import bind, prune_workspace, scored, shipping
 from tests.builders import model_bytes
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread
+
 INPUTS = [f"x{j}" for j in range(6)]
 POLICY = Policy(bootstrap_resamples=50)
 
@@ -81,14 +83,6 @@ def known_answer_book(net: nn.Module, n: int = 400) -> pd.DataFrame:
     frame["region"] = rng.choice(["north", "south", "east"], n)
     return frame
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Candidates are tiny networks: one thread avoids OpenMP spin-waits on the shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

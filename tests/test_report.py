@@ -44,16 +44,8 @@ from core.report.pdf import render_pdf
 from core.report.style import ORIGINAL_COLOUR, PRUNED_COLOUR
 from core.workspace import attributions_for, bind, compare_workspace, prune_workspace, reference_inputs
 
-pytestmark = pytest.mark.slow  # every test renders a report (HTML, PDF, DOCX, deck): seconds each
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]  # every test renders a report (HTML, PDF, DOCX, deck): seconds each
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Tiny networks: one thread avoids OpenMP spin-waits on the shared 2-core machine (results are the same)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 FAST = ReportOptions(sweep_methods=("magnitude_layer", "neuron_l1"), sweep_ratios=(0.0, 0.5, 0.9), explain=ExplainSettings(150, 50),
                      governance=False)

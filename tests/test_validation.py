@@ -14,7 +14,6 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score, roc_curve
@@ -64,14 +63,8 @@ from core.validation import (
 )
 from core.workspace import Setting, compare_workspace, prune_workspace
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny networks: one torch thread
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """Fine-tuning tiny networks: one thread avoids OpenMP spin-waits on the shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _book(n: int = 600, seed: int = 0, k: int = 5):
