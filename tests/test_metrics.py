@@ -369,14 +369,18 @@ def test_bootstrap_ci_contains_point_and_is_reproducible():
         assert (other["auc"].low, other["auc"].high) != (ci["auc"].low, ci["auc"].high)
 
 
-def test_each_bootstrap_draw_is_the_metric_of_the_drawn_applicants_exactly():
-    """The one-sort weighted kernels give, resample by resample, the AUC and KS of the drawn rows (ties included)."""
+@pytest.mark.parametrize("decimals", [2, None], ids=["many ties", "no ties"])
+def test_each_bootstrap_draw_is_the_metric_of_the_drawn_applicants_exactly(decimals):
+    """The one-sort weighted kernels give, resample by resample, the AUC and KS of the drawn rows (with and without ties)."""
     from core.metrics.intervals import _paired_draws
 
     rng = np.random.default_rng(8)
     y = (rng.random(700) < 0.3).astype(np.int64)
-    s = np.round(rng.random(700), 2)  # many ties
-    p = np.round(np.clip(0.6 * s + 0.4 * rng.random(700), 0, 1), 2)
+    s = rng.random(700)
+    p = np.clip(0.6 * s + 0.4 * rng.random(700), 0, 1)
+    if decimals is not None:
+        s, p = np.round(s, decimals), np.round(p, decimals)
+    assert (len(np.unique(s)) < 700) == (decimals is not None)
     idx = rng.integers(0, 700, (12, 700))
     draws = _paired_draws(y, s, p, idx)
     for k, rows in enumerate(idx):
@@ -384,6 +388,22 @@ def test_each_bootstrap_draw_is_the_metric_of_the_drawn_applicants_exactly():
         assert draws["auc"][k] == M.auc(yb, pb) - M.auc(yb, sb)
         assert draws["ks"][k] == M.ks(yb, pb) - M.ks(yb, sb)
         assert draws["auc"][k] == pytest.approx(roc_auc_score(yb, pb) - roc_auc_score(yb, sb), abs=1e-12)
+
+
+def test_a_repeated_bootstrap_reuses_the_resamples_and_the_originals_draws_without_changing_a_number():
+    """A slider move bootstraps a new pruned model against the same original: the cached counts and original draws
+    give the interval a fresh computation gives."""
+    from core.metrics import intervals
+
+    s, p, y = _pair(11, 2_000, 0.2, noise=0.1)
+    first = M.bootstrap_deltas(y, s, p, resamples=100, seed=3)
+    assert len(intervals._COUNTS) >= 1 and len(intervals._DRAWS) >= 2
+    p2 = np.clip(p + 0.01, 0, 1)
+    warm = M.bootstrap_deltas(y, s, p2, resamples=100, seed=3)
+    intervals._COUNTS.clear()
+    intervals._DRAWS.clear()
+    assert M.bootstrap_deltas(y, s, p2, resamples=100, seed=3) == warm
+    assert M.bootstrap_deltas(y, s, p, resamples=100, seed=3) == first
 
 
 def test_compare_with_bootstrap_reports_the_ci_and_its_frame():
