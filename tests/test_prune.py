@@ -164,6 +164,28 @@ def test_magnitude_layer_removes_the_smallest_weights(models):
         np.testing.assert_array_equal(w1[w1 != 0], w0[w1 != 0])  # kept weights untouched
 
 
+@pytest.mark.parametrize("kind", ["distinct", "ties", "all equal", "with NaN"])
+def test_mask_lowest_removes_exactly_the_first_k_of_a_stable_sort(kind):
+    """The linear-time partition removes the same weights as a stable argsort: ties at the threshold in index order."""
+    from core.prune.function import mask_lowest
+
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        v = rng.random((int(rng.integers(1, 30)), int(rng.integers(1, 30)))).astype(np.float32)
+        if kind == "ties":
+            v = np.round(v, 1)
+        elif kind == "all equal":
+            v[...] = 0.0
+        elif kind == "with NaN":
+            v.flat[int(rng.integers(0, v.size))] = np.nan
+        for k in sorted({0, 1, v.size // 3, v.size // 2, v.size - 1, v.size}):
+            expected = np.ones(v.size, dtype=bool)
+            expected[np.argsort(v.reshape(-1), kind="stable")[:k]] = False
+            got = mask_lowest(torch.from_numpy(v), k)
+            assert got.shape == v.shape and int((~got).sum()) == k
+            np.testing.assert_array_equal(got.numpy().reshape(-1), expected, err_msg=f"{kind} trial {trial} k={k}")
+
+
 def _lopsided_model() -> LoadedModel:
     """Middle layer's weights are 20× larger than the others'."""
     m = plain_mlp(seed=11)
@@ -598,6 +620,46 @@ def test_pruned_model_exports_as_torchscript_and_reloads_identically(data, arch,
     assert torch.equal(_raw(reloaded.module, result.inputs_for(X)), expected)
     assert reloaded.n_parameters == result.size.parameters
     assert len(blob) == result.size.file_bytes
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+def test_file_bytes_reused_by_structure_equal_a_fresh_save_of_every_setting(data, arch):
+    """A slider move reuses the file length measured for the same structure: it must equal saving the new model."""
+    from core.prune import size as size_module
+
+    X, _ = data
+    schema = _schema()
+    model = _load(ARCHS[arch](), schema)
+    size_module._FILE_BYTES.clear()
+    keys = set()
+    for method, ratio in [("magnitude_layer", 0.2), ("magnitude_layer", 0.7), ("random", 0.5), ("neuron_l1", 0.25),
+                          ("neuron_l1", 0.5), ("input_features", 0.3)]:
+        result = prune(model, PruneSpec.make(method, ratio), X_reference=X, groups=schema.groups, input_names=schema.input_names)
+        assert result.size.file_bytes == len(model_to_bytes(result.shipped, result.export_schema)), (method, ratio)
+        keys.add((result.state, method.startswith("neuron"), size_module.structure_key(result.shipped, result.export_schema)))
+    masked = {k for s, n, k in keys if s == "masked" and not n}
+    assert len(masked) <= 1  # every weight-masked copy has one structure: measured once
+
+
+def test_structure_key_changes_with_anything_that_changes_the_file_length():
+    from core.prune.size import structure_key
+
+    base = plain_mlp()
+    key = structure_key(base, None)
+    assert key is not None and key == structure_key(plain_mlp(seed=9), None)  # other weights, same structure
+    assert structure_key(plain_mlp(hidden=(16, 11)), None) != key  # a removed neuron
+    assert structure_key(base, _schema()) != key  # the schema is embedded
+    odd = plain_mlp()
+    odd[0].in_features = 999  # a scalar attribute TorchScript writes out
+    assert structure_key(odd, None) != key
+    tied = plain_mlp()
+    tied.extra = nn.Linear(12, 16)
+    tied.extra.weight = tied[2].weight  # a shared tensor is saved once
+    untied = plain_mlp()
+    untied.extra = nn.Linear(12, 16)
+    untied.extra.weight = nn.Parameter(untied[2].weight.detach().clone())
+    assert structure_key(tied, None) != structure_key(untied, None)
+    assert structure_key(torch.jit.script(base), None) is None  # a ScriptModule is measured directly
 
 
 def test_original_size_is_measured_once_per_model(models):

@@ -15,7 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.cache import Memo
 from core.data.schema import FeatureSchema
+from core.hashing import digest
 from core.model.cost import counted_multiply_adds
 from core.model.loading import LoadedModel
 from core.model.serialization import model_to_bytes
@@ -50,9 +52,53 @@ def measure_size(module: nn.Module, schema: FeatureSchema | None, example: np.nd
         parameters=int(sum(p.numel() for p in params)),
         nonzeros=int(sum(int(torch.count_nonzero(p)) for p in params)),
         dense_bytes=int(sum(t.numel() * t.element_size() for t in params + buffers)),
-        file_bytes=len(model_to_bytes(module, schema)),
+        file_bytes=file_bytes_of(module, schema),
         multiply_adds=macs if macs is not None else linear_multiply_adds(module),
     )
+
+
+# --------------------------------------------------------------------------- file bytes
+
+_SCALARS = (bool, int, float, str, type(None), tuple)
+_FILE_BYTES = Memo("file bytes by structure", 64)
+
+
+def structure_key(module: nn.Module, schema: FeatureSchema | None) -> str | None:
+    """Everything the length of a module's TorchScript file depends on, and none of its weight values; None for a ScriptModule.
+
+    The archive is stored uncompressed and canonical (``model_to_bytes``), so its length is fixed
+    by the code (module classes and their scalar attributes, which TorchScript writes as constants),
+    the names, shapes, dtypes and storages of the tensors, and the schema — a masked copy, whose
+    zeros are stored like any other value, has the length of any model of the same structure.
+    Tensors are keyed by which storage they live in, so tied weights (saved once) count.
+    """
+    if isinstance(module, torch.jit.ScriptModule):
+        return None  # saving it needs no scripting: measuring is cheap
+    parts: list[str] = [schema.to_json() if schema is not None else ""]
+    for name, m in module.named_modules():
+        if isinstance(m, torch.jit.ScriptModule):
+            return None  # TorchScript inside an eager module: its attributes are not visible here, so measure
+        cls = type(m)
+        attrs = sorted((k, repr(v)) for k, v in vars(m).items() if not k.startswith("_") and isinstance(v, _SCALARS))
+        parts.append(f"{name}|{cls.__module__}.{cls.__qualname__}|{id(cls)}|{attrs}")
+    storages: dict[int, int] = {}
+    for name, t in module.state_dict(keep_vars=True).items():
+        where = storages.setdefault(t.untyped_storage().data_ptr(), len(storages))
+        parts.append(f"{name}|{tuple(t.shape)}|{t.stride()}|{t.dtype}|{where}|{t.untyped_storage().nbytes()}")
+    return digest(parts, length=32)
+
+
+def file_bytes_of(module: nn.Module, schema: FeatureSchema | None) -> int:
+    """Length of the TorchScript file ``module`` is exported as, measured by serialising it.
+
+    Scripting an eager module takes tens of milliseconds, and a slider move masks a new copy of the
+    same network each time, so the length is measured once per ``structure_key`` and reused for
+    every model of that structure (``tests/test_prune.py`` checks it against a fresh save).
+    """
+    key = structure_key(module, schema)
+    if key is None:
+        return len(model_to_bytes(module, schema))
+    return _FILE_BYTES.get_or_compute(key, lambda: len(model_to_bytes(module, schema)))
 
 
 def example_row(model: LoadedModel) -> np.ndarray | None:
