@@ -288,6 +288,31 @@ def test_the_unpruned_model_passes_with_exact_zeros(ws, identity):
     assert v.result("oot_score_psi").status == NOT_APPLICABLE
 
 
+def test_the_reasons_sample_shrinks_in_proportion_above_the_explanation_budget_and_says_so(ws, identity):
+    """Explaining 500 × 100 pairs through a large network would hold up every slider move: the budget caps it."""
+    from core.policy import explain_sizes
+    from core.policy.measure import MIN_BACKGROUND, MIN_EXPLAINED
+
+    policy = Policy()
+    assert explain_sizes(policy, 5_000) == (500, 100)  # a credit-sized network: the policy's own sizes
+    rows, background = explain_sizes(policy, 400_000)  # 2e10 multiply-adds asked for, 2e9 allowed
+    assert rows * background * 400_000 <= policy.explain_budget
+    assert rows / 500 == pytest.approx(background / 100, abs=0.02) and rows < 500
+    assert explain_sizes(policy, 10**9) == (MIN_EXPLAINED, MIN_BACKGROUND)  # never below the floors
+
+    macs = identity.result.original_size.multiply_adds
+    tight = Policy(bootstrap_resamples=60, explain_budget=max(1_000_000, 100 * 30 * macs))
+    expected_rows, expected_background = explain_sizes(tight, macs)
+    assert (expected_rows, expected_background) != (500, 100)
+    base = baseline_for(ws, tight)
+    assert len(base.explain.background) == expected_background
+    assert len(base.explain.rows) == min(expected_rows, int((ws.original_scores >= base.cutoff.cutoff).sum()))
+    m = measure(ws, identity, base)
+    assert f"against {expected_background} background rows" in m.note("reason_overlap")
+    assert "above its explanation budget" in m.note("reason_overlap") and m.reason_overlap == 1.0
+    assert "above its explanation budget" not in measure(ws, identity, baseline_for(ws, FAST)).note("reason_overlap")
+
+
 def _decline_more(ws, identity, cutoff, k):
     """The original's scores with the k safest approved applicants pushed above the cutoff."""
     s = ws.original_scores.copy()

@@ -8,7 +8,7 @@ search for the smallest model that passes them all ("recommend").
 """
 from core.policy.acceptance import Acceptance, baseline, setting_verdict, sweep_verdicts
 from core.policy.criteria import DEFAULT_CRITERIA, GROUPS, METRICS, Criterion, Metric, Policy, default_policy, format_value
-from core.policy.measure import SIZE_AXES, Baseline, Measurements, baseline_for, inputs_used, measure, variables_used
+from core.policy.measure import SIZE_AXES, Baseline, Measurements, baseline_for, explain_sizes, inputs_used, measure, variables_used
 from core.policy.search import (
     DEFAULT_GRID,
     Candidate,
@@ -54,6 +54,7 @@ __all__ = [
     "default_policy",
     "evaluate",
     "evaluate_candidate",
+    "explain_sizes",
     "format_value",
     "inputs_used",
     "measure",

@@ -237,6 +237,7 @@ _SETTINGS = {  # field: (default, low, high, hint)
     "explain_rows": (500, 1, 100_000, "Explain up to 500 declined applicants."),
     "explain_background": (100, 1, 10_000, "Use 100 background rows."),
     "explain_seed": (0, 0, 2**32 - 1, "Use a whole number such as 0."),
+    "explain_budget": (2_000_000_000, 1_000_000, 10**15, "Use e.g. 2000000000 multiply-adds."),
 }
 
 
@@ -247,7 +248,10 @@ class Policy:
     ``bootstrap_resamples``/``bootstrap_seed`` fix the paired bootstrap behind every ΔAUC bound;
     ``ece_bins`` the calibration bins; ``reason_k`` how many adverse-action reasons are compared;
     ``explain_rows``/``explain_background``/``explain_seed`` which declined applicants are
-    explained (SHAP) and against which background.
+    explained (SHAP) and against which background; ``explain_budget`` caps what explaining one
+    model may cost (applicants × background rows × the network's multiply-adds per applicant):
+    above it both counts shrink in proportion, so every slider move's verdict stays interactive on
+    a large network, and the criterion says how many were explained (``explain_sizes``).
     """
 
     criteria: tuple[Criterion, ...] = DEFAULT_CRITERIA
@@ -259,6 +263,7 @@ class Policy:
     explain_rows: int = 500
     explain_background: int = 100
     explain_seed: int = 0
+    explain_budget: int = 2_000_000_000
     _key: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -36,6 +36,7 @@ from core.model.layers import SelectInputs
 from core.model.outputs import predict_pbad
 from core.policy.criteria import DELTA, METRICS, NEEDS_OOT, NEEDS_SEGMENTS, Policy, format_value
 from core.prune.result import PruneResult
+from core.prune.size import original_size_of
 from core.prune.structure import is_linear
 from core.workspace.binding import Workspace
 from core.workspace.governance import adverse_action_reasons_for, prepare_oot, segment_fairness_for
@@ -128,8 +129,28 @@ class Baseline:
     key: str
 
 
+MIN_EXPLAINED, MIN_BACKGROUND = 50, 20  # the budget never shrinks the reasons sample below these
+
+
+def explain_sizes(policy: Policy, multiply_adds: int) -> tuple[int, int]:
+    """(declined applicants, background rows) the reasons criterion explains on a network of this cost.
+
+    Explaining one applicant against one background row costs about one pass through the network
+    (DeepSHAP back-propagates every pair). When the policy's ``explain_rows × explain_background``
+    pairs exceed ``explain_budget`` multiply-adds, both shrink by the same factor (the square root
+    of budget / cost), never below ``MIN_EXPLAINED`` applicants and ``MIN_BACKGROUND`` rows; a
+    network of a few thousand weights is always explained at the policy's full sizes.
+    """
+    rows, background = policy.explain_rows, policy.explain_background
+    cost = rows * background * max(int(multiply_adds), 1)
+    if cost <= policy.explain_budget:
+        return rows, background
+    shrink = math.sqrt(policy.explain_budget / cost)
+    return max(min(rows, MIN_EXPLAINED), int(rows * shrink)), max(min(background, MIN_BACKGROUND), int(background * shrink))
+
+
 def _explain_sample(ws: Workspace, cutoff: float, policy: Policy) -> tuple[ExplainSample | None, str]:
-    """The original's declined applicants (all, or a seeded sample of ``explain_rows``) and a background.
+    """The original's declined applicants (all, or a seeded sample) and a seeded background, sized by ``explain_sizes``.
 
     Only declined applicants receive adverse-action notices, so only they are explained; the
     background is the standard seeded background of the evaluation rows (``draw_sample``).
@@ -138,13 +159,20 @@ def _explain_sample(ws: Workspace, cutoff: float, policy: Policy) -> tuple[Expla
     declined = np.flatnonzero(decline(ws.original_scores, cutoff)).astype(np.int64)
     if len(declined) == 0:
         return None, "the original model declines nobody at this cutoff, so there are no adverse-action reasons to compare"
-    if len(declined) > policy.explain_rows:
+    macs = original_size_of(ws.model).multiply_adds
+    rows, n_background = explain_sizes(policy, macs)
+    if len(declined) > rows:
         rng = np.random.default_rng([policy.explain_seed, 2])
-        declined = np.sort(rng.choice(declined, size=policy.explain_rows, replace=False)).astype(np.int64)
+        declined = np.sort(rng.choice(declined, size=rows, replace=False)).astype(np.int64)
         note = f"{len(declined)} of the declined applicants explained (seeded sample, seed {policy.explain_seed})"
     else:
         note = f"all {len(declined)} declined applicants explained"
-    background = draw_sample(n, 1, policy.explain_background, policy.explain_seed).background
+    background = draw_sample(n, 1, n_background, policy.explain_seed).background
+    note += f" against {len(background)} background rows"
+    if (rows, n_background) != (policy.explain_rows, policy.explain_background):
+        note += (f" (the policy's {policy.explain_rows} × {policy.explain_background} would cost "
+                 f"{policy.explain_rows * policy.explain_background * macs:.2g} multiply-adds on this network of {macs:,} per "
+                 f"applicant, above its explanation budget of {policy.explain_budget:.2g}: both reduced in proportion)")
     return ExplainSample(rows=declined, background=background, seed=policy.explain_seed, n_available=n), note
 
 

@@ -349,7 +349,9 @@ class ReportContent:
         p = self.pack.policy
         return (f"Policy “{p.name}” (key {p.key[:12]}): ΔAUC bounds from {p.bootstrap_resamples} paired bootstrap resamples "
                 f"(seed {p.bootstrap_seed}); ECE over {p.ece_bins} equal-count bins; top-{p.reason_k} adverse-action reasons of "
-                f"up to {p.explain_rows} declined applicants against {p.explain_background} background rows (seed {p.explain_seed}).")
+                f"up to {p.explain_rows} declined applicants against {p.explain_background} background rows (seed {p.explain_seed}), "
+                f"both reduced in proportion where explaining one model would cost more than {p.explain_budget:.2g} multiply-adds "
+                "(the criterion's note gives the counts used).")
 
     def display_candidates(self) -> pd.DataFrame:
         rec = self.pack.recommendation
