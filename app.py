@@ -3,9 +3,11 @@ start) and the pruning controls every page shares in the sidebar."""
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from ui.controls import sidebar_controls
 from ui.state import init_session
+from ui.verdict import draw_verdict_strip, forget_verdict_strip
 from ui.widgets import CURRENT_PAGE
 
 st.set_page_config(page_title="RiskPrune", page_icon="✂️", layout="wide")
@@ -25,4 +27,9 @@ PAGES = [
 page = st.navigation(PAGES)
 st.session_state[CURRENT_PAGE] = page.title  # messages link to the page that fixes them, never to this one
 sidebar_controls()
-page.run()
+forget_verdict_strip()
+try:
+    page.run()  # a page reserves the verdict strip under its title and draws it after its own figures
+except StopException:  # a page that stopped early, after saying why, still gets the strip it reserved
+    draw_verdict_strip()
+    raise

@@ -16,7 +16,7 @@ from core.policy import SIZE_AXES, Policy, SearchSettings, default_policy, recom
 from core.prune import FineTuneSpec, PruneSpec, method_label
 from ui.controls import current_setting, show_setting
 from ui.state import workspace_or_stop
-from ui.verdict import STATUS_ICON, acceptance, current_policy, verdict_or_error, verdict_strip
+from ui.verdict import STATUS_ICON, acceptance, current_policy, draw_verdict_strip, verdict_or_error, verdict_strip
 from ui.widgets import download_csv, fix_links, show_error
 
 AXIS_LABELS = {"nonzeros": "Non-zero parameters", "parameters": "Stored parameters", "file_bytes": "File size (bytes)",
@@ -131,3 +131,4 @@ if stored and stored[0] == ws.key:
     candidates = rec.to_frame()
     st.dataframe(candidates, hide_index=True, key="recommend_candidates")
     download_csv(candidates, "candidates.csv", key="csv_candidates", label="Candidates (CSV)")
+draw_verdict_strip()  # reserved under the title; judged once this page's own figures are out

@@ -14,7 +14,7 @@ from ui.controls import current_setting, decision_rule
 from ui.population import all_rows_panel
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
-from ui.verdict import verdict_strip
+from ui.verdict import draw_verdict_strip, verdict_strip
 from ui.widgets import busy, chart, download_csv, show_error, view_or_stop
 
 st.title("Decision impact")
@@ -163,5 +163,6 @@ else:
                f"Expected loss is each approved applicant's predicted P(bad) × {lgd:.0%} LGD × loan amount, summed. ")
               + "Observed loss uses who actually defaulted in the data.", key="expected_loss")
 
+draw_verdict_strip()  # reserved under the title; judged before the (slow, large-book) all-rows figures
 with all_rows_box:
     all_rows_panel(current_setting(), decision_rule(), key="decisions", exposure_column=exposure, lgd=lgd)

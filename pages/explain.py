@@ -20,7 +20,7 @@ from core.workspace import explain_ready, explain_view, explains_fast
 from ui.controls import current_setting, explain_settings
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
-from ui.verdict import verdict_strip
+from ui.verdict import draw_verdict_strip, verdict_strip
 from ui.widgets import chart, download_csv, progress_to, show_error
 
 st.title("Explain")
@@ -148,3 +148,4 @@ def explanations() -> None:
 
 
 explanations()
+draw_verdict_strip()  # reserved under the title; judged once this page's own figures are out

@@ -21,7 +21,7 @@ from core.workspace import OutOfTimeSample, governance_view
 from ui.controls import current_setting, decision_rule, explain_settings
 from ui.state import Source, source_table, workspace_or_stop
 from ui.theme import BAD, BAND_COLOURS, NEUTRAL, ORIGINAL, PRUNED
-from ui.verdict import verdict_strip
+from ui.verdict import draw_verdict_strip, verdict_strip
 from ui.widgets import busy, chart, download_csv, reference_line, show_error, view_or_stop
 
 st.title("Governance")
@@ -193,3 +193,4 @@ with oot_out:
         chart(fig, cf, "Characteristic stability",
               "Green variables are distributed as before, amber ones should be monitored and red ones have shifted "
               "enough that both models' numbers on this sample need care.", key="characteristic_psi")
+draw_verdict_strip()  # reserved under the title; judged once this page's own figures are out

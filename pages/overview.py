@@ -7,7 +7,7 @@ from core.formatting import fmt_num, fmt_pct
 from core.glossary import help_text
 from core.workspace import overview
 from ui.state import workspace_or_stop
-from ui.verdict import verdict_strip
+from ui.verdict import draw_verdict_strip, verdict_strip
 from ui.widgets import view_or_stop
 
 st.title("RiskPrune")
@@ -50,3 +50,4 @@ st.markdown(
     "size, **Trade-offs** for the accuracy-vs-size curves, **Explain** for SHAP importance shifts, "
     "**Decision impact** for approvals and flips, and **Report & export** for the committee pack."
 )
+draw_verdict_strip()  # reserved under the title; judged once this page's own figures are out

@@ -16,7 +16,7 @@ from ui.controls import current_setting, decision_rule, fine_tunings, keep_setti
 from ui.population import all_rows_panel
 from ui.state import workspace_or_stop
 from ui.theme import METHOD_COLOURS, NEUTRAL, ORIGINAL, PRUNED
-from ui.verdict import verdict_strip
+from ui.verdict import draw_verdict_strip, verdict_strip
 from ui.widgets import busy, chart, download_csv, fix_links, progress_to, reference_line, show_error
 
 MAX_HEATMAP_CELLS = 256  # per side; larger layers are shown as the share kept per block
@@ -269,5 +269,6 @@ if st.session_state.get("sensitivity_shown") == (ws.key, sens_method, spec.seed)
     chart(sf, sens, "AUC drop when one layer is pruned",
           "Higher lines mean the model loses more ranking power when only that layer is pruned.", key="sensitivity", height=360)
 
+draw_verdict_strip()  # reserved under the title; judged before the (slow, large-book) all-rows figures
 with all_rows_box:
     all_rows_panel(setting, decision_rule(), key="prune")

@@ -23,7 +23,7 @@ from core.validation import DEFAULT_SEEDS, ChallengerSpec, MaterialityPolicy, Pa
 from core.workspace import OutOfTimeSample, report_view
 from ui.controls import current_setting, decision_rule, explain_settings
 from ui.state import bound_workspace, bounded_put, source_table, workspace_or_stop
-from ui.verdict import verdict_strip
+from ui.verdict import draw_verdict_strip, verdict_strip
 from ui.widgets import busy, fix_links, show_error, view_or_stop
 
 MIME = {REPORT_HTML: "text/html", REPORT_PDF: "application/pdf",
@@ -213,3 +213,4 @@ settings = {
 }
 st.json(json.loads(json.dumps(settings, default=str)), expanded=False)
 st.dataframe(cmp.display_frame(), hide_index=True, key="report_metrics")
+draw_verdict_strip()  # reserved under the title; judged once this page's own figures are out

@@ -13,7 +13,7 @@ from core.workspace import tradeoff_view
 from ui.controls import current_setting, decision_rule
 from ui.state import workspace_or_stop
 from ui.theme import GOOD, METHOD_COLOURS, ORIGINAL, PARETO, PRUNED
-from ui.verdict import acceptance, verdict_strip
+from ui.verdict import acceptance, draw_verdict_strip, verdict_strip
 from ui.widgets import chart, fix_links, view_or_stop
 
 METRICS = {
@@ -115,3 +115,4 @@ st.dataframe(display_na(show, "—"), hide_index=True, column_config={"ratio": s
 st.caption("For this metric every other setting is both larger and no better than one of these; the Acceptance page "
            "finds the smallest setting that passes every criterion.")
 fix_links("Acceptance page")
+draw_verdict_strip()  # reserved under the title; judged once this page's own figures are out

@@ -65,10 +65,15 @@ def chromium_available() -> bool:
 
 # A promise that resolves when the rerun started by the next key press has drawn everything: the
 # script went "running" and back, and no element is left stale (greyed). Set up before the press,
-# so the time runs from the keydown a user makes to the last element the rerun replaced.
-_ARM_MOVE = """() => {
+# so the time runs from the keydown a user makes to the last element the rerun replaced. With a
+# headline (a JS expression giving the headline figures' text, or null while any is stale), it
+# also records when the headline first shows text other than before the press: the new value.
+_ARM_MOVE = """(headline) => {
   const app = document.querySelector('[data-testid="stApp"]');
+  const read = headline ? new Function('return (' + headline + ');') : () => null;
+  const before = read();
   window.__rpT0 = null;
+  window.__rpHeadline = null;
   document.addEventListener('keydown', () => { if (window.__rpT0 === null) window.__rpT0 = performance.now(); },
                             {capture: true, once: true});
   window.__rpDone = new Promise(resolve => {
@@ -76,15 +81,37 @@ _ARM_MOVE = """() => {
     const check = () => {
       const state = app.getAttribute('data-test-script-state');
       if (state === 'running') sawRun = true;
+      if (headline && window.__rpHeadline === null && window.__rpT0 !== null) {
+        const now = read();
+        if (now !== null && now !== before) window.__rpHeadline = performance.now() - window.__rpT0;
+      }
       if (sawRun && state !== 'running' && !document.querySelector('[data-stale="true"]')) {
         observer.disconnect();
-        resolve(performance.now() - window.__rpT0);
+        resolve({full: performance.now() - window.__rpT0, headline: window.__rpHeadline});
       }
     };
     const observer = new MutationObserver(check);
-    observer.observe(document.body, {attributes: true, subtree: true, childList: true});
+    observer.observe(document.body, {attributes: true, subtree: true, childList: true, characterData: true});
   });
 }"""
+
+# Headline figures a slider move must change, read only when not stale (``timed_slider_move``'s ``headline``).
+_FRESH = "(el => el && !el.closest('[data-stale=\"true\"]') ? el.innerText : null)"
+METRIC = _FRESH + "([...document.querySelectorAll('[data-testid=\"stMetric\"]')].find(m => m.innerText.startsWith({label})))"
+CAPTION = _FRESH + "([...document.querySelectorAll('[data-testid=\"stCaptionContainer\"]')].find(c => c.innerText.startsWith({text})))"
+
+
+def metric_headline(label: str) -> str:
+    """The text of the st.metric whose label starts with ``label`` (null while stale)."""
+    return METRIC.replace("{label}", repr(label))
+
+
+def caption_headline(text: str, *, and_metric: str | None = None) -> str:
+    """The caption starting with ``text`` (and, optionally, a metric drawn with it), null while either is stale."""
+    cap = CAPTION.replace("{text}", repr(text))
+    if and_metric is None:
+        return cap
+    return f"((a, b) => a === null || b === null ? null : a + '|' + b)({cap}, {metric_headline(and_metric)})"
 
 
 def ratio_slider(pg):
@@ -92,14 +119,23 @@ def ratio_slider(pg):
     return pg.locator('[data-testid="stSidebar"] [data-testid="stSlider"] input[type="range"]').first
 
 
-def timed_slider_move(pg, key: str = "ArrowRight", timeout_ms: int = 180_000) -> float:
-    """Milliseconds from pressing ``key`` on the ratio slider until the page has redrawn with no stale element."""
+def timed_slider_move(pg, key: str = "ArrowRight", timeout_ms: int = 180_000, headline: str | None = None):
+    """Milliseconds from pressing ``key`` on the ratio slider until the page has redrawn with no stale element.
+
+    With ``headline`` (``metric_headline``/``caption_headline``), returns ``(headline_ms, full_ms)``:
+    when the headline figures first showed their new value, and when the whole page was redrawn.
+    """
     slider = ratio_slider(pg)
     slider.focus()
-    pg.evaluate(_ARM_MOVE)
+    pg.evaluate(_ARM_MOVE, headline)
     slider.press(key)
-    return float(pg.evaluate(f"() => Promise.race([window.__rpDone, new Promise((_, no) => setTimeout("
-                             f"() => no(new Error('no redraw within {timeout_ms} ms')), {timeout_ms}))])"))
+    done = pg.evaluate(f"() => Promise.race([window.__rpDone, new Promise((_, no) => setTimeout("
+                       f"() => no(new Error('no redraw within {timeout_ms} ms')), {timeout_ms}))])")
+    if headline is None:
+        return float(done["full"])
+    if done["headline"] is None:
+        raise AssertionError("the slider move did not change the headline figures")
+    return float(done["headline"]), float(done["full"])
 
 
 def wait_idle(pg, timeout_ms: int = 180_000) -> None:

@@ -2,7 +2,8 @@
 
 Every page that shows a model calls ``verdict_strip()`` under its title, so each carries the same
 verdict of the same model (computed once: the verdict is memoised by workspace, setting and
-policy). The policy lives in the session (edited on the Acceptance page); the
+policy); ``app.py`` draws it there after the page (``draw_verdict_strip``), so a slider move shows
+the page's own figures first. The policy lives in the session (edited on the Acceptance page); the
 fairness and out-of-time criteria apply once the user chose segment columns or uploaded a later
 sample on the Governance page.
 """
@@ -48,18 +49,41 @@ def current_verdict() -> Verdict | None:
     return verdict_or_error()[0]
 
 
+_PENDING = "_verdict_strip_slot"  # session key: where this run's strip goes, until the page has drawn its figures
+
+
 def verdict_strip() -> None:
-    """One line: acceptable or not, and which criteria fail; the full table one click away."""
+    """Reserve the strip's place under the page title; ``draw_verdict_strip`` fills it once the page is drawn.
+
+    Judging a model can cost more than drawing the page (the reasons criterion explains declined
+    applicants through the pruned model), and a slider move should show the page's own numbers
+    first: the strip keeps its place at the top but is computed last, from the memoised
+    comparison the page has just made.
+    """
+    st.session_state[_PENDING] = st.empty()
+
+
+def forget_verdict_strip() -> None:
+    """Drop a slot reserved by an earlier run (it belongs to that run's page)."""
+    st.session_state.pop(_PENDING, None)
+
+
+def draw_verdict_strip() -> None:
+    """One line in the reserved slot: acceptable or not, and which criteria fail; the full table one click away."""
+    slot = st.session_state.pop(_PENDING, None)
+    if slot is None:
+        return
     verdict = current_verdict()
     if verdict is None:
         return
-    box = st.success if verdict.acceptable else st.warning  # a verdict, not an application error
-    answer, _, detail = verdict.headline.partition(": ")
-    box(f"**{answer}** under the policy “{verdict.policy_name}”: {detail}", icon="⚖️")
-    with st.expander("Acceptance criteria of the shown model", expanded=False):
-        frame = verdict.to_frame()
-        frame.insert(0, "", frame["status"].map(lambda s: STATUS_ICON.get(s, "·")))
-        st.dataframe(frame[["", "group", "label", "value_text", "rule", "sentence"]], hide_index=True,
-                     column_config={"value_text": "value", "rule": "limit"})
-        st.caption("Edit the criteria, or search for the smallest model that passes them, on the Acceptance page.")
-        fix_links("Acceptance page")
+    with slot.container():
+        box = st.success if verdict.acceptable else st.warning  # a verdict, not an application error
+        answer, _, detail = verdict.headline.partition(": ")
+        box(f"**{answer}** under the policy “{verdict.policy_name}”: {detail}", icon="⚖️")
+        with st.expander("Acceptance criteria of the shown model", expanded=False):
+            frame = verdict.to_frame()
+            frame.insert(0, "", frame["status"].map(lambda s: STATUS_ICON.get(s, "·")))
+            st.dataframe(frame[["", "group", "label", "value_text", "rule", "sentence"]], hide_index=True,
+                         column_config={"value_text": "value", "rule": "limit"})
+            st.caption("Edit the criteria, or search for the smallest model that passes them, on the Acceptance page.")
+            fix_links("Acceptance page")
