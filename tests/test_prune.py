@@ -652,6 +652,11 @@ def test_structure_key_changes_with_anything_that_changes_the_file_length():
     odd = plain_mlp()
     odd[0].in_features = 999  # a scalar attribute TorchScript writes out
     assert structure_key(odd, None) != key
+    listed = plain_mlp()
+    listed.sizes = [16, 12]  # a list of numbers is written by value, too
+    relisted = plain_mlp()
+    relisted.sizes = [16, 120]
+    assert structure_key(listed, None) != structure_key(relisted, None)
     tied = plain_mlp()
     tied.extra = nn.Linear(12, 16)
     tied.extra.weight = tied[2].weight  # a shared tensor is saved once

@@ -59,7 +59,18 @@ def measure_size(module: nn.Module, schema: FeatureSchema | None, example: np.nd
 
 # --------------------------------------------------------------------------- file bytes
 
-_SCALARS = (bool, int, float, str, type(None), tuple)
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def _plain(value) -> bool:
+    """A scalar, or a list / tuple / dict of scalars: attributes TorchScript writes into the file by value."""
+    if isinstance(value, _SCALARS):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, _SCALARS) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, _SCALARS) and isinstance(v, _SCALARS) for k, v in value.items())
+    return False
 _FILE_BYTES = Memo("file bytes by structure", 64)
 
 
@@ -79,7 +90,7 @@ def structure_key(module: nn.Module, schema: FeatureSchema | None) -> str | None
         if isinstance(m, torch.jit.ScriptModule):
             return None  # TorchScript inside an eager module: its attributes are not visible here, so measure
         cls = type(m)
-        attrs = sorted((k, repr(v)) for k, v in vars(m).items() if not k.startswith("_") and isinstance(v, _SCALARS))
+        attrs = sorted((k, repr(v)) for k, v in vars(m).items() if not k.startswith("_") and _plain(v))
         parts.append(f"{name}|{cls.__module__}.{cls.__qualname__}|{id(cls)}|{attrs}")
     storages: dict[int, int] = {}
     for name, t in module.state_dict(keep_vars=True).items():
