@@ -2,8 +2,8 @@
 
 Every page that shows a model calls ``verdict_strip()`` under its title, so each carries the same
 verdict of the same model (computed once: the verdict is memoised by workspace, setting and
-policy); ``app.py`` draws it there after the page (``draw_verdict_strip``), so a slider move shows
-the page's own figures first. The policy lives in the session (edited on the Acceptance page); the
+policy); each page fills it after its own figures (``draw_verdict_strip``; ``app.py`` does when a
+page stops early), so a slider move shows the page's own numbers first. The policy lives in the session (edited on the Acceptance page); the
 fairness and out-of-time criteria apply once the user chose segment columns or uploaded a later
 sample on the Governance page.
 """
@@ -73,10 +73,10 @@ def draw_verdict_strip() -> None:
     slot = st.session_state.pop(_PENDING, None)
     if slot is None:
         return
-    verdict = current_verdict()
-    if verdict is None:
-        return
-    with slot.container():
+    with slot.container():  # the spinner of a slow judgement shows where the strip will be
+        verdict = current_verdict()
+        if verdict is None:
+            return
         box = st.success if verdict.acceptable else st.warning  # a verdict, not an application error
         answer, _, detail = verdict.headline.partition(": ")
         box(f"**{answer}** under the policy “{verdict.policy_name}”: {detail}", icon="⚖️")
