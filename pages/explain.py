@@ -1,10 +1,11 @@
 """Explain: how SHAP feature importance shifts from the original to the pruned model.
 
 The explanations run in a fragment: changing the sample, the level or the applicant reruns only
-them, and the figures of a previous setting are cleared before new ones are computed, so a caption
-never sits above another setting's charts. A cached explanation draws at once; a new one shows a
-progress bar with counts; the slow sampled fallback (models that are not a plain chain of layers)
-waits for an explicit click.
+them. A cached or quick explanation (``explains_quickly``: the fast exact path within about 50 ms)
+is computed first and then replaces the previous figures in one go, which stay greyed under their
+own caption meanwhile; a slower one clears them before it starts, so a caption never sits above
+another setting's charts, and shows a progress bar with counts; the slow sampled fallback (models
+that are not a plain chain of layers) waits for an explicit click.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from core.errors import RiskPruneError
 from core.explain import DEFAULT_BACKGROUND, DEFAULT_ROWS, compare_applicant
 from core.formatting import fmt_pct, shown
 from core.glossary import help_text
-from core.workspace import explain_ready, explain_view, explains_fast
+from core.workspace import explain_ready, explain_view, explains_fast, explains_quickly
 from ui.controls import current_setting, explain_settings
 from ui.state import workspace_or_stop
 from ui.theme import BAD, GOOD, NEUTRAL, ORIGINAL, PRUNED
@@ -120,9 +121,11 @@ def explanations() -> None:
             format_func={"variable": "original variables (dummies summed)", "feature": "model inputs (one-hot dummies)"}.get,
         )
     setting, settings = current_setting(), explain_settings()
-    body = st.empty()  # replaced first: another setting's figures are gone before this one's are computed
+    body = st.empty()  # a slow explanation clears it first: another setting's figures are gone before it starts
     try:
-        ready = explain_ready(ws, setting, settings)
+        # in memory, or a fraction of a second away: the previous figures stay, greyed under their own
+        # caption, until this setting's replace them all at once (no progress bar flashing)
+        ready = explain_ready(ws, setting, settings) or explains_quickly(ws, setting, settings)
         progress = None
         if not ready:
             wanted = (ws.key, setting.key, settings.key)

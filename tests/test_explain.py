@@ -715,3 +715,22 @@ def test_chain_reader_refuses_what_it_cannot_walk():
     assert chain.widths == (3, 4, 4)
     phi, f_x, f_b = deepshap(chain, _data(5, 3, 1), _data(4, 3, 2))
     assert phi.shape == (5, 3) and f_x.shape == (5,) and f_b.shape == (4,)
+
+
+@pytest.mark.skipif(not SAMPLE_MODEL.exists(), reason="sample model not trained yet")
+def test_a_quick_explanation_is_told_apart_by_what_is_left_to_compute(monkeypatch):
+    """The Explain page skips its progress bar only when the exact path has little left to do."""
+    from core.data import read_table
+    from core.explain.sample import ExplainSettings
+    from core.prune import PruneSpec
+    from core.workspace import Setting, bind, explain_view, explains_quickly, views
+
+    model = load_model(SAMPLE_MODEL.read_bytes())
+    frame = read_table(SAMPLE_DATA.read_bytes(), SAMPLE_DATA.name).frame
+    ws = bind(model, frame, model.schema.target, model.schema.bad_value, eval_mode="holdout")
+    setting, settings = Setting(PruneSpec.make("magnitude_layer", 0.3, seed=41)), ExplainSettings(60, 40, 0)
+    assert explains_quickly(ws, setting, settings)  # a 6,000-weight chain: well within the budget
+    monkeypatch.setattr(views, "QUICK_EXPLAIN_MULTIPLY_ADDS", 1.0)
+    assert not explains_quickly(ws, setting, settings)
+    explain_view(ws, setting, settings)
+    assert explains_quickly(ws, setting, settings)  # both models explained on this sample: nothing left

@@ -179,6 +179,24 @@ def explains_fast(ws: Workspace, setting: Setting) -> bool:
     return fast_path_applies(ws.model, kind, m) and fast_path_applies(prune_workspace(ws, setting).result.module, kind, m)
 
 
+QUICK_EXPLAIN_MULTIPLY_ADDS = 1e9  # about 50 ms of exact DeepSHAP on two cores: no progress bar is worth drawing
+
+
+def explains_quickly(ws: Workspace, setting: Setting, settings: ExplainSettings) -> bool:
+    """True when the explanation still to compute takes the fast exact path and costs at most
+    ``QUICK_EXPLAIN_MULTIPLY_ADDS`` (applicants × background rows × the network's multiply-adds,
+    for each model not yet explained on this sample): the page then redraws without a progress bar."""
+    if not explains_fast(ws, setting):
+        return False
+    ws = evaluation_workspace(ws, setting)
+    sample = settings.draw(len(ws.eval_idx))
+    pruned = prune_workspace(ws, setting)
+    models = [(None, pruned.result.original_size), (pruned, pruned.result.size)]
+    cost = sum(len(sample.rows) * len(sample.background) * size.multiply_adds
+               for which, size in models if not attributions_for.cached(ws, which, sample))
+    return cost <= QUICK_EXPLAIN_MULTIPLY_ADDS
+
+
 def explain_view(ws: Workspace, setting: Setting, settings: ExplainSettings, level: str = "variable",
                  progress: Progress | None = None) -> ExplainView:
     """Both models explained on the same sampled applicants; ``progress`` counts the applicants of each model in turn."""
