@@ -75,6 +75,12 @@ class Memo:
 MEMOS: dict[str, Memo] = {}
 
 
+def named_memo(name: str, max_entries: int) -> Memo:
+    """The process's one Memo called ``name`` (created on first use): for results keyed by hand, e.g. by
+    content digests of arrays, that ``memoized`` cannot key. Registered, so ``clear_all`` forgets them too."""
+    return MEMOS.setdefault(name, Memo(name, max_entries))
+
+
 def memoized(max_entries: int, *, ignore: tuple[str, ...] = ("progress",)) -> Callable[[F], F]:
     """Decorate a pure operation so equal content keys return the stored result.
 

@@ -34,6 +34,9 @@ def test_every_core_memo_is_bounded_and_the_workspace_operations_use_them():
     ops = {name.rsplit(".", 1)[-1] for name in MEMOS}
     assert {"_pruned", "_fine_tuned", "compare_workspace", "attributions_for", "sweep_workspace", "segment_fairness_for",
             "reasons_for"} <= ops
+    # the hand-keyed caches (bootstrap counts and draws, file lengths, original sizes, attributions, probes) are
+    # registered too, so clear_all forgets them with the rest
+    assert {"resample_counts", "model_draws", "file_bytes", "original_size", "explain", "probe"} <= ops
     assert all(0 < memo.max_entries <= 64 for memo in MEMOS.values())
 
 

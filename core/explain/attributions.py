@@ -15,8 +15,6 @@ Results are cached by the model's weights, the rows and the settings (``CACHE_EN
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,6 +24,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from core.cache import named_memo
 from core.errors import ExplainError
 from core.explain.deepshap import DEFAULT_MAX_CHUNK_BYTES, UnsupportedNetwork, deepshap
 from core.explain.explainers import NotApplicable, fast_chain, shap_deep, shap_permutation
@@ -50,8 +49,7 @@ EXPLAINER_LABELS = {
 }
 EXPLAINERS = ("auto", "fast", "deep", "sampled", "permutation")
 CACHE_ENTRIES = 16
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_LOCK = threading.Lock()
+_CACHE = named_memo("core.explain.attributions.explain", CACHE_ENTRIES)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -256,20 +254,11 @@ def explain(
     module = model.module if isinstance(model, LoadedModel) else model
     key = None if not cache else _cache_key(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,
                      max_evals, groups, budget_macs)
-    if key is not None:
-        with _CACHE_LOCK:
-            hit = _CACHE.get(key)
-            if hit is not None:
-                _CACHE.move_to_end(key)
-                return hit
-    result = _explain(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,
-                      max_evals, progress, max_chunk_bytes, groups, budget_macs)
-    if key is not None:
-        with _CACHE_LOCK:
-            _CACHE[key] = result
-            while len(_CACHE) > CACHE_ENTRIES:
-                _CACHE.popitem(last=False)
-    return result
+    def compute() -> Attributions:
+        return _explain(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,
+                        max_evals, progress, max_chunk_bytes, groups, budget_macs)
+
+    return compute() if key is None else _CACHE.get_or_compute(key, compute)
 
 
 def _cache_key(module, X, background, kind, feature_names, row_index, background_index, method, precision, seed,

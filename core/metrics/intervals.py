@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.cache import Memo
+from core.cache import named_memo
 from core.errors import MetricError, SpecError
 from core.hashing import digest
 from core.metrics._sorted import SortedScores, sort_scores
@@ -177,8 +177,8 @@ def _paired_draws(y: np.ndarray, so: np.ndarray, sp: np.ndarray, idx: np.ndarray
 # A slider move compares a new pruned model with the same original on the same seeded resamples:
 # the resamples' counts and the original's draws are kept (bounded, keyed by content), so a move
 # sorts and cumulates the pruned model's scores only.
-_COUNTS = Memo("bootstrap resample counts", 2)
-_DRAWS = Memo("bootstrap draws of one model", 16)
+_COUNTS = named_memo("core.metrics.intervals.resample_counts", 2)
+_DRAWS = named_memo("core.metrics.intervals.model_draws", 16)
 CACHED_COUNT_CELLS = 4_000_000  # resamples × applicants kept in memory at most (32 MB of float64 per entry)
 
 

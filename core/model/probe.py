@@ -28,21 +28,19 @@ import re
 import sys
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from core.cache import named_memo
 from core.errors import ModelError
 from core.hashing import digest
 
 PROBE_TIMEOUT_S = 10.0
 PROBE_ROWS = 256
 MEMORY_MARGIN = 2 * 1024**3  # bytes of address space the child may add to what the parent already maps
-_CACHE: OrderedDict[str, ProbeResult] = OrderedDict()
-_CACHE_MAX = 64
-_LOCK = threading.Lock()
+_CACHE = named_memo("core.model.probe.probe", 64)
 
 
 @dataclass(frozen=True)
@@ -118,12 +116,12 @@ def probe(scripted: torch.jit.ScriptModule, X: np.ndarray, *, timeout: float | N
     rows = np.ascontiguousarray(np.asarray(X, dtype=np.float32)[:n_rows])
     if rows.ndim != 2 or len(rows) == 0:
         raise ModelError("There are no rows to try the model on.", "Load a dataset with at least one applicant.")
-    cache_key = digest([key, rows], length=32) if key else None
-    if cache_key is not None:
-        with _LOCK:
-            hit = _CACHE.get(cache_key)
-        if hit is not None:
-            return hit
+    if key:
+        return _CACHE.get_or_compute(digest([key, rows], length=32), lambda: _probe(scripted, rows, timeout))
+    return _probe(scripted, rows, timeout)
+
+
+def _probe(scripted: torch.jit.ScriptModule, rows: np.ndarray, timeout: float) -> ProbeResult:
     started = time.perf_counter()
     if "fork" in mp.get_all_start_methods() and sys.platform.startswith("linux"):
         data = _model_bytes(scripted)
@@ -136,13 +134,7 @@ def probe(scripted: torch.jit.ScriptModule, X: np.ndarray, *, timeout: float | N
     seconds = time.perf_counter() - started
     if reply[0] != "ok":
         raise ModelError(failure_sentence(reply, rows.shape[1], timeout), _hint(reply))
-    result = ProbeResult(len(rows), int(rows.shape[1]), int(reply[2]), bool(reply[3]), seconds, isolated)
-    if cache_key is not None:
-        with _LOCK:
-            _CACHE[cache_key] = result
-            while len(_CACHE) > _CACHE_MAX:
-                _CACHE.popitem(last=False)
-    return result
+    return ProbeResult(len(rows), int(rows.shape[1]), int(reply[2]), bool(reply[3]), seconds, isolated)
 
 
 def _run_forked(data: bytes, rows: np.ndarray, timeout: float) -> tuple:

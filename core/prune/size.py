@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.cache import Memo
+from core.cache import named_memo
 from core.data.schema import FeatureSchema
 from core.hashing import digest
 from core.model.cost import counted_multiply_adds
@@ -71,7 +71,9 @@ def _plain(value) -> bool:
     if isinstance(value, dict):
         return all(isinstance(k, _SCALARS) and isinstance(v, _SCALARS) for k, v in value.items())
     return False
-_FILE_BYTES = Memo("file bytes by structure", 64)
+
+
+_FILE_BYTES = named_memo("core.prune.size.file_bytes", 64)
 
 
 def structure_key(module: nn.Module, schema: FeatureSchema | None) -> str | None:
@@ -121,8 +123,7 @@ def example_row(model: LoadedModel) -> np.ndarray | None:
     return None
 
 
-_ORIGINAL_SIZES: dict[str, ModelSize] = {}
-_ORIGINAL_SIZES_MAX = 32
+_ORIGINAL_SIZES = named_memo("core.prune.size.original_size", 32)
 
 
 def original_size_of(model: LoadedModel) -> ModelSize:
@@ -132,12 +133,9 @@ def original_size_of(model: LoadedModel) -> ModelSize:
     and every sweep point compares against the same original, so it is cached. The loaded model
     is never mutated, so the hash identifies the measurement.
     """
-    key = f"{model.content_hash}|{model.n_inputs}"
-    size = _ORIGINAL_SIZES.get(key) if model.content_hash else None
-    if size is None:
-        size = measure_size(model.module, model.schema, example_row(model))
-        if model.content_hash:
-            if len(_ORIGINAL_SIZES) >= _ORIGINAL_SIZES_MAX:
-                _ORIGINAL_SIZES.pop(next(iter(_ORIGINAL_SIZES)))
-            _ORIGINAL_SIZES[key] = size
-    return size
+    def measure() -> ModelSize:
+        return measure_size(model.module, model.schema, example_row(model))
+
+    if not model.content_hash:
+        return measure()
+    return _ORIGINAL_SIZES.get_or_compute(f"{model.content_hash}|{model.n_inputs}", measure)
